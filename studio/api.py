@@ -108,3 +108,104 @@ class ApprovalVoteView(APIView):
         s.is_valid(raise_exception=True)
         ar = services.approval_vote(actor=request.user, request=services.approval_get(approval_id), **s.validated_data)
         return Response(ApprovalSerializer(ar).data)
+
+
+# --- bundle distribution and status (decision points) --------------------------------------------------------------
+
+
+class BundleView(APIView):
+    """A decision point fetches the bundle its environment runs. Send ``If-None-Match`` with the
+    digest you hold: 304 when it is still current (the ETag is the bundle digest)."""
+
+    permission_classes = [HasCapability]
+    required_capability = Cap.DECIDE
+
+    @extend_schema(summary="Download the bundle deployed in an environment (ETag = digest)")
+    def get(self, request, name: str):
+        env = services.environment(name, fresh=True)
+        etag = f'"{env.bundle.digest}"'
+        held = [t.strip() for t in request.headers.get("If-None-Match", "").split(",") if t.strip()]
+        if etag in held or env.bundle.digest in held:
+            resp = Response(status=304)
+        else:
+            resp = Response(services.bundle_document(env.bundle))
+        resp["ETag"] = etag
+        resp["Cache-Control"] = "no-cache"
+        return resp
+
+
+class StatusIn(serializers.Serializer):
+    point_id = serializers.CharField(max_length=120)
+    environment = serializers.ChoiceField(choices=["dev", "stage", "prod"])
+    digest = serializers.CharField(max_length=80, help_text="sha256:<hex> of the bundle the point has loaded")
+    bundle = serializers.DictField(required=False, help_text="the loaded bundle document, when it is not the registry's")
+    meta = serializers.DictField(required=False)
+
+
+class StatusView(APIView):
+    """Heartbeat of a decision point (as OPA's status API): the digest it has loaded."""
+
+    permission_classes = [HasCapability]
+    required_capability = Cap.DECIDE
+
+    @extend_schema(request=StatusIn, summary="Report the bundle a decision point runs")
+    def post(self, request):
+        s = StatusIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        v = s.validated_data
+        point = services.status_report(actor=request.user, point_id=v["point_id"], environment_name=v["environment"],
+                                       digest=v["digest"], bundle=v.get("bundle"), meta=v.get("meta"))
+        report = services.drift_report(v["environment"])
+        state = next((p["state"] for p in report["points"] if p["point_id"] == point.point_id), "unknown")
+        return Response({"point_id": point.point_id, "expected": report["expected"], "state": state})
+
+
+class PromoteIn(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class PromoteView(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.STUDIO_APPROVE
+
+    @extend_schema(request=PromoteIn, summary="Promote the previous environment's bundle into this one (stage, prod)")
+    def post(self, request, name: str):
+        s = PromoteIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        if name not in services.ENV_ORDER[1:]:
+            raise services.LacError("promotion_order", "Promote into stage or prod; dev receives merged change requests.")
+        src = services.ENV_ORDER[services.ENV_ORDER.index(name) - 1]
+        dep = services.promote(actor=request.user, source=src, target=name, note=s.validated_data.get("note", ""))
+        return Response({"environment": name, "bundle_digest": dep.bundle.digest, "version": dep.bundle.version, "deployment": dep.pk})
+
+
+class RollbackIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class RollbackView(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.STUDIO_APPROVE
+
+    @extend_schema(request=RollbackIn, summary="Return an environment to the bundle it ran before its last deployment")
+    def post(self, request, name: str):
+        s = RollbackIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        dep = services.rollback(actor=request.user, environment_name=name, reason=s.validated_data["reason"])
+        return Response({"environment": name, "bundle_digest": dep.bundle.digest, "version": dep.bundle.version, "deployment": dep.pk})
+
+
+class DriftView(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.STUDIO_VIEW
+
+    @extend_schema(summary="Drift report of an environment: expected vs reported digests per decision point")
+    def get(self, request, name: str):
+        r = services.drift_report(name)
+        points = [{k: v for k, v in p.items() if k != "point"} for p in r["points"]]
+        drifting = [{k: v for k, v in p.items() if k != "point"} for p in r["drifting"]]
+        return Response({"environment": r["environment"], "expected": r["expected"], "version": r["version"],
+                         "headline": r["headline"], "points": points, "drifting": drifting,
+                         "gates": [{k: v for k, v in g.items() if k != "drift"} for g in
+                                   services.promotion_gates(services.ENV_ORDER[services.ENV_ORDER.index(name) - 1], name)]
+                         if name in services.ENV_ORDER[1:] else []})

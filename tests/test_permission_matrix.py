@@ -17,6 +17,8 @@ from accounts import services
 OPERATOR = {"admin", "policy_author", "policy_approver", "oncall", "compliance", "auditor"}
 EVERYONE = OPERATOR | {"partner_user"}
 ROLES = sorted(EVERYONE)
+STUDIO = {"admin", "policy_author", "policy_approver"}
+AUTHORS = {"admin", "policy_author"}
 
 
 @dataclass
@@ -103,6 +105,35 @@ ROUTES: dict[str, Route] = {
     "studio:decisions": Route("/studio/decisions/", {"admin", "policy_author", "policy_approver"}),
     "studio:approvals": Route("/studio/approvals/", {"admin", "policy_author", "policy_approver"}),
     "studio:approval_vote": Route("/studio/approvals/{approval}/vote/", {"admin", "policy_approver"}, method="post", ok=302),
+    # studio registry: drafts, change requests, environments, drift
+    "studio:policies": Route("/studio/policies/?q=intel", STUDIO),
+    "studio:draft_new": Route("/studio/drafts/new/", AUTHORS, method="post", ok=302),
+    "studio:draft": Route("/studio/drafts/{draft}/", AUTHORS),
+    "studio:draft_save": Route("/studio/drafts/{draft}/save/", AUTHORS, method="post"),
+    "studio:draft_file": Route("/studio/drafts/{draft}/file/", AUTHORS, method="post", ok=302),
+    "studio:draft_lint": Route("/studio/drafts/{draft}/lint/", AUTHORS, method="post"),
+    "studio:draft_format": Route("/studio/drafts/{draft}/format/", AUTHORS, method="post"),
+    "studio:draft_preview": Route("/studio/drafts/{draft}/preview/", AUTHORS, method="post"),
+    "studio:draft_messages": Route("/studio/drafts/{draft}/messages/", AUTHORS),
+    "studio:draft_simulate": Route("/studio/drafts/{draft}/simulate/", AUTHORS, method="post", ok=302),
+    "studio:change_submit": Route("/studio/drafts/{draft}/submit/", AUTHORS, method="post", ok=302),
+    "studio:simulation": Route("/studio/simulations/{simulation}/", STUDIO),
+    "studio:simulation_csv": Route("/studio/simulations/{simulation}/changes.csv", STUDIO),
+    "studio:changes": Route("/studio/changes/", STUDIO),
+    "studio:change": Route("/studio/changes/{change}/", STUDIO),
+    "studio:change_action": Route("/studio/changes/{change}/comment/", STUDIO, method="post", ok=302),
+    "studio:environment": Route("/studio/environments/prod/", STUDIO),
+    "studio:environment_action": Route("/studio/environments/prod/rollback/", {"admin", "policy_approver"}, method="post", ok=302),
+    "studio:remediate": Route("/studio/environments/prod/remediate/", STUDIO, method="post", ok=302),
+    "studio:drift": Route("/studio/drift/", STUDIO),
+    "api-lac-bundle": Route("/api/lac/bundles/prod", OPERATOR - {"auditor"}, anon="401"),
+    "api-lac-status": Route("/api/lac/status", OPERATOR - {"auditor"}, method="post", anon="401", ok=400,
+                            data={"point_id": "matrix", "environment": "prod", "digest": "md5:x"}),
+    "api-lac-promote": Route("/api/lac/environments/prod/promote", {"admin", "policy_approver"}, method="post", anon="401",
+                             ok=409, data={"note": "matrix"}),  # 409: stage and prod run the same bundle
+    "api-lac-rollback": Route("/api/lac/environments/prod/rollback", {"admin", "policy_approver"}, method="post", anon="401",
+                              ok=409, data={"reason": "matrix"}),  # 409: nothing ran before
+    "api-lac-drift": Route("/api/lac/environments/prod/drift", STUDIO, anon="401"),
     "api-lac-decide": Route("/api/lac/decide", OPERATOR - {"auditor"}, method="post", anon="401", ok=400,
                             data={"environment": "prod", "request": {"subject": {}}}),
     "api-lac-decide-batch": Route("/api/lac/decide/batch", OPERATOR - {"auditor"}, method="post", anon="401", ok=400,
@@ -179,6 +210,21 @@ def _fill(route: Route, user, world) -> str:
             policy_ids=["p"], approvers_required=1, grant_seconds=3600, subject_id="someone-else", summary="matrix",
             reason_for_access="matrix")
         path = path.replace("{approval}", str(ar.pk))
+    if "{draft}" in path or "{simulation}" in path or "{change}" in path:
+        from studio import services as studio_services
+        from studio.models import ChangeRequest, Simulation
+
+        draft = studio_services.draft_create(actor=world.users["policy_author"], environment_name="dev", title="matrix")
+        path = path.replace("{draft}", str(draft.pk))
+        if "{simulation}" in path:
+            sim = Simulation.objects.create(draft=draft, candidate={}, candidate_digest="sha256:" + "0" * 64, environment="prod",
+                                            baseline_digest=draft.base_bundle.digest, period_start=draft.created_at,
+                                            period_end=draft.created_at)
+            path = path.replace("{simulation}", str(sim.pk))
+        if "{change}" in path:
+            cr = ChangeRequest.objects.create(title="matrix", author=world.users["policy_author"], base_bundle=draft.base_bundle,
+                                              bundle=draft.base_bundle)
+            path = path.replace("{change}", str(cr.pk))
     if "{incident}" in path or "{acklink}" in path:
         from oncall import services as oncall_services
 

@@ -69,3 +69,12 @@ def percent(value, digits: int = 1) -> str:
         return f"{100 * float(value):.{int(digits)}f}%"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def get_item(mapping, key):
+    """``{{ row|get_item:column }}``: a dict value by a variable key (None when absent)."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
