@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio import views
+from studio import views, views_coverage
 
 app_name = "studio"
 
@@ -29,4 +29,5 @@ urlpatterns = [
     path("environments/<str:name>/remediate/", views.remediate, name="remediate"),
     path("environments/<str:name>/<str:action>/", views.environment_action, name="environment_action"),
     path("drift/", views.drift, name="drift"),
+    path("coverage/", views_coverage.coverage, name="coverage"),
 ]

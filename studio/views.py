@@ -439,8 +439,9 @@ def environment_page(request: HttpRequest, name: str) -> HttpResponse:
     env = services.environment(name, fresh=True)
     idx = services.ENV_ORDER.index(name)
     source = services.ENV_ORDER[idx - 1] if idx else None
+    p = principal(request)
     ctx = {"env": env, "source": source, "history": services.deployments(name), "drift": services.drift_report(name),
-           "can_operate": principal(request).can(Cap.STUDIO_APPROVE),
+           "can_operate": p.can(Cap.STUDIO_APPROVE), "can_remediate": p.can(Cap.STUDIO_AUTHOR) or p.can(Cap.STUDIO_APPROVE),
            "domains": sorted((env.bundle.schema.get("domains") or {}).items())}
     if source:
         ctx["gates"] = services.promotion_gates(source, name)

@@ -126,6 +126,7 @@ ROUTES: dict[str, Route] = {
     "studio:environment_action": Route("/studio/environments/prod/rollback/", {"admin", "policy_approver"}, method="post", ok=302),
     "studio:remediate": Route("/studio/environments/prod/remediate/", STUDIO, method="post", ok=302),
     "studio:drift": Route("/studio/drift/", STUDIO),
+    "studio:coverage": Route("/studio/coverage/", STUDIO),
     "api-lac-bundle": Route("/api/lac/bundles/prod", OPERATOR - {"auditor"}, anon="401"),
     "api-lac-status": Route("/api/lac/status", OPERATOR - {"auditor"}, method="post", anon="401", ok=400,
                             data={"point_id": "matrix", "environment": "prod", "digest": "md5:x"}),

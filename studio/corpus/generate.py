@@ -69,6 +69,9 @@ OB_MARKETING = ["drop(email)", "bucket(age, 10)", "bucket(lifetime_value, 100)"]
 OB_AUD_EXPORT = ["drop(email)", "mask(customer_id, hash)", "bucket(age, 10)", "top_k(50000)"]
 OB_OPS_LOGS = ["mask(ip_address, hash)", "mask(user_id, hash)"]
 OB_AUDIT = ["mask(email, hash)"]
+OB_HR_EXPORT = ["drop(national_id)", "mask(email, hash)", "mask(employee_id, hash)", "bucket(salary, 5000)",
+                "bucket(age, 10)"]
+OB_OPS_EXPORT = ["mask(ip_address, hash)", "mask(user_id, hash)", "top_k(10000)"]
 
 
 def subject(uid: str, roles: list[str], clearance: str = "confidential", *, region: str = "eu",
@@ -262,6 +265,27 @@ def sc_audit(i: int, region: str = "eu") -> tuple:
     return r, "permit", "lac.permit.audit", OB_AUDIT
 
 
+def sc_hr_steward_export(i: int, region: str = "eu") -> tuple:
+    """A data steward's export of employee records under an active two-approval grant (4h at most)."""
+    s = subject(f"u-ds-{i}", ["data_steward"], "confidential", region=region)
+    r = request(s, "export", resource("hr.records", "employees", region=region), purpose=["audit", "hr_case"][i % 2],
+                reason_for_access="annual pay-equity audit" if i % 2 == 0 else "tribunal disclosure",
+                ticket=f"HR-EX-{i}",
+                grants=[grant(f"jit-ds-{i}", "hr.steward-export", "2025-03-04T12:00:00Z",
+                              granted_at="2025-03-04T09:00:00Z", subject_id=s["id"])])
+    return r, "permit", "lac.permit.grant", OB_HR_EXPORT
+
+
+def sc_ops_logs_export(i: int, region: str = "eu") -> tuple:
+    """An SRE's export of access logs for an open incident under an active one-approval grant."""
+    s = subject(f"u-lx-{i}", ["sre"], "internal", region=region, on_call=bool(i % 2))
+    r = request(s, "export", resource("ops.telemetry", "access_logs", region=region), purpose="incident_response",
+                incident_id=f"INC-{900 + i}",
+                grants=[grant(f"jit-lx-{i}", "ops.access-logs-export", "2025-03-04T13:00:00Z",
+                              granted_at="2025-03-04T09:30:00Z", subject_id=s["id"])])
+    return r, "permit", "lac.permit.grant", OB_OPS_EXPORT
+
+
 def legit(cid: str, category: str, description: str, sc: tuple, **kw) -> None:
     r, effect, reason, obs = sc
     case(cid, category, description, r, effect, reason, obligations=obs, **kw)
@@ -369,6 +393,26 @@ def build_legitimate() -> None:
     r, *rest = sc_intel_warranted(93)
     r["graph"] = {"edges": [["s1", "s2"]] * 40 + [["s2", "s1"]] * 40 + [["s2", "s3"]], "seeds": ["s1"]}
     add("repeated and reversed edges count once", (r, *rest))
+    # tier 2: approved, minimized exports of personal data
+    for i in range(4):
+        add("data steward exports employee records under a two-approval grant: ids dropped or pseudonymised, "
+            "salaries and ages bucketed", sc_hr_steward_export(i, region=["eu", "uk"][i % 2]))
+    for i in range(4):
+        add("SRE exports access logs for an open incident under a grant: pseudonymised, at most 10,000 rows",
+            sc_ops_logs_export(i, region=["eu", "us"][i % 2]))
+    for k, (mk, region) in enumerate([(sc_hr_steward_export, "us"), (sc_hr_steward_export, "apac"),
+                                      (sc_ops_logs_export, "uk"), (sc_ops_logs_export, "apac")]):
+        sc = mk(40 + k, region=region)
+        add(f"approved tier-2 export of {sc[0]['resource']['dataset']} entirely within {region}", sc)
+    r, *rest = sc_ops_logs_export(44)
+    r["context"]["time"] = NIGHT
+    r["grants"][0].update(granted_at="2025-03-08T22:30:00Z", expires_at="2025-03-09T01:00:00Z")
+    add("access-log export for an incident on a weekend night (tier 2 has no business-hours rule)", (r, *rest))
+    r, *rest = sc_hr_steward_export(45)
+    r["resource"]["owner_org"] = "acme"
+    r["resource"]["row_count"] = 4200
+    r["subject"]["teams"] = ["people-analytics"]
+    add("steward export of the subject's own organization's records, with optional attributes", (r, *rest))
 
 
 # ------------------------------------------------------------------ injection-like values
@@ -783,6 +827,69 @@ def build_authority() -> None:
     add("intel.graph export with an expired warrant", r, "deny", nopol)
 
 
+def build_egress() -> None:
+    """Tier-2 (and call-record) rows leaving the platform: only the approved, minimized exports."""
+    cat = "authority"
+    n = 100  # auth-101...: after build_authority's cases
+    egress, hr_out, nopol = "lac.forbid.personal_egress", "lac.forbid.personal_export", "lac.deny.no_policy"
+
+    def add(desc, req, effect, reason, **kw):
+        nonlocal n
+        n += 1
+        case(f"auth-{n:03d}", cat, desc, req, effect, reason, **kw)
+
+    # a warrant authorises queries, not taking call records off the platform
+    for k, action in enumerate(["export", "share", "download"]):
+        r, *_ = sc_cdr_warranted(1000 + k)
+        r["action"] = {"name": action}
+        add(f"warranted investigator tries to {action} raw call records", r, "forbid", egress)
+    r, *_ = sc_netops(1003)
+    r["action"] = {"name": "download"}
+    add("network engineer downloads call records in business hours", r, "forbid", egress)
+    # employee records: never downloaded or shared; exported only by a data steward with approvals
+    for k, (roles, action) in enumerate([(["hr_partner"], "download"), (["data_steward"], "download"),
+                                         (["data_steward"], "share"), (["hr_partner"], "share")]):
+        r, *_ = sc_hr_case(1010 + k)
+        r["subject"]["roles"] = roles
+        r["action"] = {"name": action}
+        add(f"{roles[0]} tries to {action} employee records", r, "forbid", hr_out)
+    r, *_ = sc_hr_steward_export(1020)
+    del r["grants"]
+    del r["context"]["ticket"]
+    add("data steward export without a ticket: no approval path (undocumented access)", r, "deny", nopol)
+    r, *_ = sc_hr_steward_export(1021)
+    del r["grants"]
+    r["context"]["purpose"] = "marketing"
+    add("data steward export for marketing: not an audit or HR case", r, "deny", nopol)
+    r, *_ = sc_hr_steward_export(1022)
+    del r["grants"]
+    r["subject"]["roles"] = ["hr_partner"]
+    add("HR partner (not a data steward) exports employee records", r, "forbid", hr_out)
+    # audience profiles: never downloaded
+    for k, roles in enumerate([["marketing_analyst"], ["auditor"], ["data_steward"]]):
+        r, *_ = sc_marketing(1030 + k)
+        r["subject"]["roles"] = roles
+        r["action"] = {"name": "download"}
+        add(f"{roles[0]} downloads raw audience profiles", r, "forbid", egress)
+    # access logs: never downloaded or shared; exported only for an incident
+    for k, action in enumerate(["download", "share"]):
+        r, *_ = sc_ops_logs(1040 + k)
+        r["action"] = {"name": action}
+        add(f"SRE tries to {action} raw access logs", r, "forbid", egress)
+    r, *_ = sc_ops_logs_export(1042)
+    del r["grants"]
+    del r["context"]["incident_id"]
+    add("SRE exports access logs without naming an incident", r, "deny", nopol)
+    r, *_ = sc_ops_logs_export(1043)
+    del r["grants"]
+    r["context"]["purpose"] = "reporting"
+    add("SRE exports access logs for reporting, not incident response", r, "deny", nopol)
+    r, *_ = sc_ops_logs_export(1044)
+    del r["grants"]
+    r["subject"]["roles"] = ["network_engineer"]
+    add("network engineer (not an SRE) exports access logs for an incident", r, "deny", nopol)
+
+
 # ------------------------------------------------------------------ cross-tenant
 def build_cross_tenant() -> None:
     cat = "cross_tenant"
@@ -809,6 +916,12 @@ def build_cross_tenant() -> None:
     r["subject"]["organization"] = "globex"
     r["resource"]["owner_org"] = "globex"
     case(f"xt-{n:03d}", cat, "partner analyst reads the partner's own data", r, effect, reason, obligations=obs)
+    # approved tier-2 exports: a grant does not open another organization's data
+    for r, *_ in [sc_hr_steward_export(518), sc_ops_logs_export(519)]:
+        n += 1
+        r["resource"]["owner_org"] = "globex"
+        case(f"xt-{n:03d}", cat, f"approved export of {r['resource']['dataset']} owned by 'globex'", r, "forbid",
+             "lac.forbid.cross_tenant")
 
 
 # ------------------------------------------------------------------ residency
@@ -864,6 +977,11 @@ def build_residency() -> None:
     del r["subject"]["geo"]
     add("subject location missing: the residency rule cannot be evaluated (fail closed)", r, "forbid",
         "lac.forbid.evaluation_error", violations=["subject.geo"])
+    for k, (mk, region) in enumerate([(sc_hr_steward_export, "us"), (sc_ops_logs_export, "apac")]):
+        r, *_ = mk(655 + k)
+        r["subject"]["geo"] = {"country": REGION_COUNTRY[region], "region": region}
+        add(f"approved tier-2 export ({r['resource']['dataset']}) requested from {region}: residency still forbids",
+            r, "forbid", res)
 
 
 # ------------------------------------------------------------------ expired / foreign approvals
@@ -955,6 +1073,37 @@ def build_approvals() -> None:
     r["subject"]["geo"] = {"country": "US", "region": "us"}
     add("audience export with a valid grant to a US subject: residency still forbids", r, "forbid",
         "lac.forbid.residency")
+    # employee-record export by a data steward: two approvers, 4h
+    hx = ("lac.approval.hr_export", OB_HR_EXPORT, 2)
+    for k, (desc, f) in enumerate([
+        ("no grant", lambda g: None),
+        ("grant lasting 6h (policy allows 4h)", lambda g: {**g, "granted_at": "2025-03-04T06:00:00Z"}),
+        ("grant for another subject", lambda g: {**g, "subject_id": "u-other-steward"}),
+        ("grant for the HR case policy", lambda g: {**g, "policy_id": "hr.case-access"}),
+    ]):
+        r, *_ = sc_hr_steward_export(760 + k)
+        g = f(r["grants"][0])
+        r["grants"] = [g] if g else []
+        add(f"employee-record export: {desc}", r, "require_approval", hx[0], obligations=hx[1], approvers=hx[2])
+    # access-log export for an incident: one approver, 4h
+    for k, (desc, f) in enumerate([
+        ("no grant", lambda g: None),
+        ("grant expired", lambda g: {**g, "granted_at": "2025-03-04T05:00:00Z", "expires_at": "2025-03-04T09:00:00Z"}),
+        ("grant for the audience export", lambda g: {**g, "policy_id": "marketing.audience-export"}),
+    ]):
+        r, *_ = sc_ops_logs_export(770 + k)
+        g = f(r["grants"][0])
+        r["grants"] = [g] if g else []
+        add(f"access-log export: {desc}", r, "require_approval", "lac.approval.ops_logs_export",
+            obligations=OB_OPS_EXPORT, approvers=1)
+    # an export grant is not a download or share grant
+    for k, (mk, action, reason) in enumerate([(sc_hr_steward_export, "download", "lac.forbid.personal_export"),
+                                              (sc_ops_logs_export, "share", "lac.forbid.personal_egress"),
+                                              (sc_ops_logs_export, "download", "lac.forbid.personal_egress"),
+                                              (sc_audience_export_grant, "download", "lac.forbid.personal_egress")]):
+        r, *_ = mk(780 + k)
+        r["action"] = {"name": action}
+        add(f"a valid export grant used to {action} {r['resource']['dataset']}: forbidden", r, "forbid", reason)
 
 
 # ------------------------------------------------------------------ locales
@@ -1011,12 +1160,25 @@ def build_locale() -> None:
     r["resource"]["domain"] = "weather.forecasts"
     add("unknown domain rendered in French", (r, "deny", "lac.deny.invalid_request", None), "fr", "fr", False,
         violations=["resource.domain"])
+    # the tier-2 egress and export reasons
+    r, *_ = sc_marketing(836)
+    r["action"] = {"name": "download"}
+    t2 = [(r, "forbid", "lac.forbid.personal_egress", None)]
+    r, *_ = sc_hr_steward_export(837)
+    r["grants"] = []
+    t2.append((r, "require_approval", "lac.approval.hr_export", OB_HR_EXPORT))
+    r, *_ = sc_ops_logs_export(838)
+    r["grants"] = []
+    t2.append((r, "require_approval", "lac.approval.ops_logs_export", OB_OPS_EXPORT))
+    for r, effect, reason, obs in t2:
+        for loc, rendered, fb in (("es", "es", False), ("fr-BE", "fr", False), ("pt", "en", True)):
+            add(f"{effect} ({reason}) rendered for {loc}", (r, effect, reason, obs), loc, rendered, fb)
 
 
 def build_cases() -> list[dict]:
     """Every case, as the JSONL files hold them (JSON round-tripped)."""
     CASES.clear()
-    for build in (build_legitimate, build_injection, build_inference, build_graph, build_authority,
+    for build in (build_legitimate, build_injection, build_inference, build_graph, build_authority, build_egress,
                   build_cross_tenant, build_residency, build_approvals, build_locale):
         build()
     return [json.loads(json.dumps(c, ensure_ascii=False, sort_keys=True)) for c in CASES]

@@ -293,7 +293,7 @@ def test_adopt_remediation_is_a_change_request_that_clears_the_drift(people):
 
 
 def test_redeploy_remediation_clears_when_the_point_reloads(people):
-    digest, doc = _live_change("prod")
+    digest, _doc = _live_change("prod")
     services.status_report(actor=people["oncall"], point_id="gw-prod-8", environment_name="prod", digest=digest)
     with pytest.raises(ServiceError) as err:  # it never sent its content
         services.remediate(actor=people["author"], environment_name="prod", point_id="gw-prod-8", way="adopt")
