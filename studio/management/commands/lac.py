@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        r = sub.add_parser("redteam", help="score a bundle against studio/corpus (0 false negatives, ≤ 2% false positives)")
+        r = sub.add_parser("redteam", help="score a bundle against studio/corpus (0 false negatives, ≤ 2%% false positives)")
         r.add_argument("--environment", help="use the bundle deployed there (default: the shipped pack)")
         r.add_argument("--corpus", help="corpus directory or file (default: studio/corpus)")
         r.add_argument("--json", action="store_true")
