@@ -133,6 +133,30 @@ def _schema_changes(old: Any, new: Any) -> list[str]:
     return sorted(k for k in set(fo) | set(fn) if fo.get(k) != fn.get(k))[:50]
 
 
+def affected_domains(structure: Mapping[str, Any], before: Bundle, after: Bundle) -> set[str] | None:
+    """The domains whose decisions a change can affect, or None for "any".
+
+    The engine indexes a policy under its own domain only (``domain *`` under every domain of its
+    tier), so a change confined to policies leaves every other domain's decisions exactly as they
+    were. Changes to definitions, the schema, message catalogs or lint settings can affect any
+    decision: None."""
+    if any(structure["definitions"].values()) or structure["schema"]["changed"] or structure["catalogs"] or structure["lint"]:
+        return None
+    ids = set(structure["policies"]["added"]) | set(structure["policies"]["removed"]) | {c["id"] for c in structure["policies"]["changed"]}
+    policies = {p.id: p for p in before.policies} | {p.id: p for p in after.policies}
+    schema = after.schema or before.schema
+    domains: set[str] = set()
+    for pid in ids:
+        p = policies[pid]
+        if p.domain == "*":
+            if schema is None:
+                return None
+            domains |= {name for name, d in schema.domains.items() if d.tier == p.tier}
+        else:
+            domains.add(p.domain)
+    return domains
+
+
 # --- semantics ---------------------------------------------------------------------------------------------------
 
 DENY = ("forbid", "deny")
@@ -247,5 +271,5 @@ def corpus_items(cases: Sequence[Mapping[str, Any]]) -> Iterable[tuple[str, str,
         yield "corpus", str(c.get("id", "")), c["request"], str(c.get("locale") or "en")
 
 
-__all__ = ["KINDS", "KIND_LABELS", "FileDiff", "SemanticDiff", "change_kind", "corpus_items", "digest_of", "semantic_diff",
+__all__ = ["KINDS", "KIND_LABELS", "FileDiff", "SemanticDiff", "affected_domains", "change_kind", "corpus_items", "digest_of", "semantic_diff",
            "structural_diff", "text_diff"]

@@ -342,6 +342,37 @@ def test_the_builtin_decide_api_reports_its_digest(people):
 # --- diff simulator ---------------------------------------------------------------------------------------------------
 
 
+def _simulate(draft, **kw):
+    sim = Simulation.objects.create(draft=draft, candidate={"sources": draft.sources, "catalogs": draft.catalogs,
+                                                            "schema": draft.base_bundle.schema, "lint_config": {}},
+                                    candidate_digest=services.draft_bundle(draft).digest, environment="prod",
+                                    baseline_digest=services.environment("prod").bundle.digest,
+                                    period_start=NOW - timedelta(days=1), period_end=NOW + timedelta(days=1), **kw)
+    return services.simulation_run(sim.pk)
+
+
+def ops_query():
+    return sample_request(domain="ops.telemetry", data_class="P3", roles=["sre"], resource={"fields": ["service"]})
+
+
+def test_a_change_confined_to_one_domain_does_not_replay_the_others(people):
+    for _ in range(3):
+        services.decide(environment_name="prod", request=graph_query(), now=NOW)
+    for _ in range(5):
+        services.decide(environment_name="prod", request=ops_query(), now=NOW)
+    sim = _simulate(edited_draft(people["author"]), include_corpus=False)
+    assert sim.summary["affected_domains"] == ["intel.graph"]
+    assert sim.summary["unaffected"] == 5 and sim.processed == 3
+    assert sim.summary["total"] == 8 and sim.summary["by_source"]["log"]["obligations"] == 3
+    # a catalog change can reach every decision: everything is replayed
+    d = services.draft_create(actor=people["author"], environment_name="dev")
+    cats = {k: dict(v) for k, v in d.catalogs.items()}
+    cats["en"]["lac.permit.aggregate"] = cats["en"]["lac.permit.aggregate"] + " (reviewed)"
+    services.draft_save(actor=people["author"], draft=d, catalogs=cats)
+    sim = _simulate(d, include_corpus=False)
+    assert sim.summary["affected_domains"] is None and sim.summary["unaffected"] == 0 and sim.processed == 8
+
+
 def test_the_simulator_counts_every_changed_logged_decision(people):
     n = 12
     for _ in range(n):
