@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -8,7 +10,8 @@ from rest_framework.views import APIView
 from accounts.permissions import HasCapability, principal
 from accounts.roles import Cap
 from pcq import services
-from pcq.models import Job
+from pcq.models import CanaryConfig, CanaryVerdict, DrillRun, Job
+from trustfabric.errors import NotFound
 
 
 class DatasetIn(serializers.Serializer):
@@ -106,3 +109,151 @@ class PauseDetail(APIView):
     def delete(self, request, pause_id):
         services.resume(actor=request.user, pause_id=pause_id, reason=request.query_params.get("reason", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- canary ----------------------------------------------------------------------------------------------
+
+
+class CanaryConfigSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CanaryConfig
+        fields = ["id", "name", "version", "params", "regression", "regression_params", "is_active", "created_at",
+                  "regression_changed_at"]
+
+
+class CanaryVerdictSerializer(serializers.ModelSerializer):
+    job_id = serializers.CharField(source="job.job_id")
+    job = serializers.UUIDField(source="job.pk")
+
+    class Meta:
+        model = CanaryVerdict
+        fields = ["id", "job", "job_id", "kind", "tenant", "tier", "canary_name", "canary_version", "regression", "started_at",
+                  "duration_s", "verdict", "level", "severity", "flagged", "incidents", "witness_leaf_hash", "report"]
+
+
+class CanaryView(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.PCQ_VIEW
+
+    @extend_schema(summary="The active canary configuration, all configurations and the learned noise bands")
+    def get(self, request):
+        active = services.canary_config_current(create=False)
+        return Response({
+            "active": CanaryConfigSerializer(active).data if active else None,
+            "configs": CanaryConfigSerializer(CanaryConfig.objects.all()[:50], many=True).data,
+            "regressions": services.REGRESSION_LABELS,
+            "noise_bands": [{"field": b.field, "band": b.band, "observations": b.observations, "noisy": b.noisy,
+                             "updated_at": b.updated_at} for b in services.noise_bands()],
+            "today": services.canary_summary(),
+        })
+
+
+class RegressionIn(serializers.Serializer):
+    regression = serializers.CharField(max_length=30, help_text="none, pagerank_damping, drop_edges or distance_offset")
+    regression_params = serializers.DictField(required=False, default=dict)
+    reason = serializers.CharField(max_length=300, required=False, default="")
+
+
+class CanaryRegression(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.PCQ_OPERATE
+
+    @extend_schema(request=RegressionIn, responses=CanaryConfigSerializer,
+                   summary="Switch the active canary's planted regression on or off (audited)")
+    def post(self, request):
+        s = RegressionIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        cfg = services.canary_regression_set(actor=request.user, **s.validated_data)
+        return Response(CanaryConfigSerializer(cfg).data)
+
+
+class CanaryConfigIn(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    version = serializers.CharField(max_length=60)
+    params = serializers.DictField(required=False, default=dict)
+    activate = serializers.BooleanField(default=True)
+    reason = serializers.CharField(max_length=300, required=False, default="")
+
+
+class CanaryConfigList(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.PCQ_OPERATE
+
+    @extend_schema(request=CanaryConfigIn, responses={201: CanaryConfigSerializer},
+                   summary="Create a canary configuration (a new version starts new alert groups; audited)")
+    def post(self, request):
+        s = CanaryConfigIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        cfg = services.canary_config_create(actor=request.user, **s.validated_data)
+        return Response(CanaryConfigSerializer(cfg).data, status=status.HTTP_201_CREATED)
+
+
+class CanaryVerdictList(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.PCQ_VIEW
+
+    @extend_schema(responses=CanaryVerdictSerializer(many=True),
+                   summary="Recent canary verdicts (?job=<uuid>, ?level=page|ticket|info|none, ?verdict=pass|delta|error)")
+    def get(self, request):
+        qs = services.canary_verdicts_visible_to(principal(request))
+        for key in ("level", "verdict", "kind"):
+            if request.query_params.get(key):
+                qs = qs.filter(**{key: request.query_params[key]})
+        if request.query_params.get("job"):
+            try:
+                qs = qs.filter(job_id=uuid.UUID(request.query_params["job"]))
+            except ValueError:
+                qs = qs.none()
+        return Response(CanaryVerdictSerializer(qs[:200], many=True).data)
+
+
+# --- drills ----------------------------------------------------------------------------------------------
+
+
+class DrillSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DrillRun
+        fields = ["id", "started_at", "finished_at", "actor_label", "status", "params", "done", "total", "summary", "error"]
+
+
+class DrillIn(serializers.Serializer):
+    seed = serializers.IntegerField(default=1, min_value=0)
+    benign = serializers.IntegerField(default=150, min_value=1)
+    regressions = serializers.IntegerField(default=30, min_value=0)
+    ack_after_s = serializers.FloatField(default=120.0, min_value=0)
+    mean_gap_s = serializers.FloatField(default=60.0, min_value=1)
+    responder = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DrillList(APIView):
+    permission_classes = [HasCapability]
+
+    @property
+    def required_capability(self):  # reading drills needs pcq.view, starting one pcq.operate
+        return Cap.PCQ_OPERATE if self.request.method == "POST" else Cap.PCQ_VIEW
+
+    @extend_schema(responses=DrillSerializer(many=True), summary="Canary drills, newest first")
+    def get(self, request):
+        return Response(DrillSerializer(DrillRun.objects.all()[:50], many=True).data)
+
+    @extend_schema(request=DrillIn, responses={202: DrillSerializer},
+                   summary="Start a canary drill on the replay queue (false-alarm rate and MTTA; audited)")
+    def post(self, request):
+        s = DrillIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        data["responder"] = data["responder"] or None
+        run = services.drill_start(actor=request.user, **data)
+        return Response(DrillSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DrillDetail(APIView):
+    permission_classes = [HasCapability]
+    required_capability = Cap.PCQ_VIEW
+
+    @extend_schema(responses=DrillSerializer, summary="One canary drill with its summary and per-scenario rows")
+    def get(self, request, drill_id):
+        run = DrillRun.objects.filter(pk=drill_id).first()
+        if run is None:
+            raise NotFound("canary drill")
+        return Response(DrillSerializer(run).data | {"scenarios": run.scenarios})

@@ -49,6 +49,7 @@ class Replay(models.Model):
     verdict = models.CharField(max_length=8, blank=True)  # pass | fail | error
     report = models.JSONField(default=dict)
     duration_s = models.FloatField(null=True, blank=True)
+    queue_lag_s = models.FloatField(null=True, blank=True)  # submitted → replay started
     witness_leaf_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -86,3 +87,144 @@ class Pause(models.Model):
 
     def __str__(self) -> str:
         return f"pause {self.scope}"
+
+
+class SamplerEvent(models.Model):
+    """The sampler's AIMD multiplier changed: a backoff (SLO burning) or a step of recovery."""
+
+    class Kind(models.TextChoices):
+        BACKOFF = "backoff", "Backoff"
+        RECOVER = "recover", "Recovery step"
+
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    multiplier_before = models.FloatField()
+    multiplier_after = models.FloatField()
+    reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.multiplier_before:g} → {self.multiplier_after:g}"
+
+
+class CanaryConfig(models.Model):
+    """A canary engine configuration: name + version, engine parameters, and a planted regression
+    (for demos and drills) that operators switch on and off. At most one configuration is active."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=60)
+    version = models.CharField(max_length=60)
+    params = models.JSONField(default=dict, blank=True)
+    regression = models.CharField(max_length=30, default="none")
+    regression_params = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    regression_changed_at = models.DateTimeField(null=True, blank=True)
+    regression_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="canary_name_version_unique"),
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_canary"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def profile(self):
+        from pcq.engine import EngineProfile
+
+        return EngineProfile(self.name, self.version, dict(self.params), self.regression, dict(self.regression_params))
+
+
+class CanaryVerdict(models.Model):
+    """One sampled job run as prod, prod2 and canary, and judged against the learned noise band."""
+
+    class Verdict(models.TextChoices):
+        PASS = "pass", "Within noise"
+        DELTA = "delta", "True delta"
+        ERROR = "error", "Error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="canary_verdicts")
+    config = models.ForeignKey(CanaryConfig, null=True, on_delete=models.SET_NULL, related_name="verdicts")
+    canary_name = models.CharField(max_length=60)
+    canary_version = models.CharField(max_length=60)
+    regression = models.CharField(max_length=30, default="none")
+    kind = models.CharField(max_length=40, db_index=True)
+    tenant = models.CharField(max_length=100)
+    tier = models.PositiveSmallIntegerField(default=3)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    level = models.CharField(max_length=8, default="none")  # none | info | ticket | page
+    severity = models.FloatField(default=0.0)
+    flagged = models.JSONField(default=list)
+    report = models.JSONField(default=dict)
+    incidents = models.JSONField(default=list)  # on-call incident ids this verdict paged into
+    witness_leaf_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"canary {self.canary_version} on {self.job} → {self.verdict}"
+
+
+class NoiseCalibration(models.Model):
+    """Learned prod-vs-prod noise of one canary field (``<kind>.<metric>``); see engine.NoiseCalibrator."""
+
+    field = models.CharField(max_length=60, unique=True)
+    state = models.JSONField(default=dict)
+    band = models.FloatField(default=0.0)
+    observations = models.PositiveIntegerField(default=0)
+    noisy = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["field"]
+
+    def __str__(self) -> str:
+        return f"noise band {self.field} = {self.band:g}"
+
+
+class DrillRun(models.Model):
+    """A canary drill over labeled scenarios: false-alarm rate and MTTA against the targets."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict)
+    scenarios = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"canary drill {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return self.done / self.total if self.total else 0.0

@@ -101,6 +101,20 @@ ROUTES: dict[str, Route] = {
     "api-pcq-job": Route("/api/pcq/jobs/{job}", {"admin", "oncall"}, anon="401",
                          # producers without pcq.view may only read their own jobs: someone else's is 404
                          status_for={"policy_author": 404, "policy_approver": 404, "compliance": 404}),
+    # pcq canary and drills (an unknown id: viewers get 404 after the capability check, other staff 403)
+    "pcq:canary_regression": Route("/pcq/canary/regression/", {"admin", "oncall"}, method="post", ok=302),
+    "pcq:canary_config": Route("/pcq/canary/configs/", {"admin", "oncall"}, method="post", ok=302),
+    "pcq:canary_verdict": Route("/pcq/canary/verdicts/00000000-0000-4000-8000-000000000000/", {"admin", "oncall"}, ok=404),
+    "pcq:drill_start": Route("/pcq/drills/", {"admin", "oncall"}, method="post", ok=302),
+    "pcq:drill": Route("/pcq/drills/00000000-0000-4000-8000-000000000000/", {"admin", "oncall"}, ok=404),
+    "api-pcq-canary": Route("/api/pcq/canary", {"admin", "oncall"}, anon="401"),
+    "api-pcq-canary-configs": Route("/api/pcq/canary/configs", {"admin", "oncall"}, method="post", anon="401", ok=201,
+                                    data={"name": "matrix", "version": "m1", "activate": False}),
+    "api-pcq-canary-regression": Route("/api/pcq/canary/regression", {"admin", "oncall"}, method="post", anon="401",
+                                       data={"regression": "none", "reason": "matrix"}),
+    "api-pcq-canary-verdicts": Route("/api/pcq/canary/verdicts", {"admin", "oncall"}, anon="401"),
+    "api-pcq-drills": Route("/api/pcq/drills", {"admin", "oncall"}, anon="401"),
+    "api-pcq-drill": Route("/api/pcq/drills/00000000-0000-4000-8000-000000000000", {"admin", "oncall"}, anon="401", ok=404),
     # studio (LAC decisions and just-in-time approvals)
     "studio:decisions": Route("/studio/decisions/", {"admin", "policy_author", "policy_approver"}),
     "studio:approvals": Route("/studio/approvals/", {"admin", "policy_author", "policy_approver"}),

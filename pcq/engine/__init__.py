@@ -12,12 +12,15 @@ Modules:
 * :mod:`.compare` — tolerance windows, NMI, partition comparison, verdicts with diff reports.
 * :mod:`.replay` — execute/record a job, replay a manifest, verify (replay + compare).
 * :mod:`.sampler` — hash sampler and the stratified, AIMD-throttled coverage controller.
-* :mod:`.canary` — Diffy-style canary judging with learned noise bands and severities.
+* :mod:`.canary` — Diffy-style canary judging with learned noise bands and severities; the
+  persistent per-field noise calibrator.
+* :mod:`.variants` — engine configurations (prod, prod2, canaries) and planted regressions.
+* :mod:`.drill` — labeled canary scenarios (benign noise and true regressions) from seeds.
 * :mod:`.workload` — seeded synthetic graphs and job streams.
 * :mod:`.errors` — exceptions with stable codes.
 """
 
-from .canary import CanaryCase, CanaryConfig, CanaryReport, judge
+from .canary import DEFAULT_METRIC_WEIGHTS, CanaryCase, CanaryConfig, CanaryReport, NoiseCalibrator, judge
 from .compare import Verdict, compare, nmi, partition_diff, within_tolerance
 from .dataset import CHUNK_SIZE, DatasetInfo, GraphDataset, load_dataset, store_dataset
 from .errors import (
@@ -44,13 +47,16 @@ from .manifest import build_manifest, check_manifest, manifest_digest, manifest_
 from .replay import execute, record, replay, verify
 from .results import Result, load_result, store_result
 from .sampler import Decision, SamplerConfig, StratifiedSampler, decide
+from .variants import REGRESSIONS, EngineProfile, prod2_profile, prod_profile, run_profile
 from .workload import JobSpec, WorkloadConfig, generate_graph, job_stream
 
 __all__ = [
     "CHUNK_SIZE",
+    "DEFAULT_METRIC_WEIGHTS",
     "ENGINE_NAME",
     "ENGINE_VERSION",
     "KINDS",
+    "REGRESSIONS",
     "CanaryCase",
     "CanaryConfig",
     "CanaryReport",
@@ -59,10 +65,12 @@ __all__ = [
     "DatasetInfo",
     "DatasetNotFoundError",
     "Decision",
+    "EngineProfile",
     "GraphDataset",
     "JobError",
     "JobSpec",
     "ManifestError",
+    "NoiseCalibrator",
     "PcqError",
     "Result",
     "ResultCorruptError",
@@ -89,9 +97,12 @@ __all__ = [
     "nmi",
     "normalize_parameters",
     "partition_diff",
+    "prod2_profile",
+    "prod_profile",
     "record",
     "replay",
     "run_job",
+    "run_profile",
     "store_dataset",
     "store_result",
     "validate_manifest",

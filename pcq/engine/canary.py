@@ -31,6 +31,20 @@ Severity of a flagged field (0 when not flagged)::
 so a field that is completely off in a tier-3 job pages, while a 5% drift in it opens a ticket only
 for tier 1 (0.05 × 3 = 0.15). The tier of a field is the most critical tier among cases where the
 canary differs.
+
+Calibration that persists (:class:`NoiseCalibrator`)
+-------------------------------------------------------
+
+A batch of one or a few jobs measures noise poorly: a second production copy may happen to agree
+with the first on this input although the field is noisy in general (Louvain partitions under a
+different insertion order, for instance). The calibrator remembers, per field, the largest finite
+prod-vs-prod difference of each of the last ``window`` cases and offers::
+
+    prior_band_m = noise_multiplier * Q_q(recent per-case maxima)      (q = 1: the window's maximum)
+
+which :func:`judge` uses through ``CanaryConfig.prior_bands`` as a lower bound on the batch band
+(``band_m = max(batch band, prior_band_m)``). It improves as cases accumulate and forgets noise older
+than the window (a quieter engine tightens the band again). Its state round-trips through JSON.
 """
 
 from __future__ import annotations
@@ -43,9 +57,34 @@ from typing import Any
 from .compare import nmi, partition_diff
 from .results import Result
 
-__all__ = ["TIER_WEIGHTS", "CanaryCase", "CanaryConfig", "CanaryReport", "FieldJudgement", "judge"]
+__all__ = [
+    "DEFAULT_METRIC_WEIGHTS",
+    "TIER_WEIGHTS",
+    "CanaryCase",
+    "CanaryConfig",
+    "CanaryReport",
+    "FieldJudgement",
+    "FieldNoise",
+    "NoiseCalibrator",
+    "judge",
+    "noise_maxima",
+]
 
 TIER_WEIGHTS = {1: 3.0, 2: 2.0, 3: 1.0}
+
+# Weights the service and the drills use (``CanaryConfig`` itself defaults to 1 for every field): how
+# much a relative change of each field matters. With 4, a 25% shift of a score or a distance pages even
+# in a tier-3 job; partitions of components must be exact (10); Louvain partitions are compared by
+# 1 - NMI, which moves more for the same harm (2).
+DEFAULT_METRIC_WEIGHTS: dict[str, float] = {
+    "pagerank.score": 4.0,
+    "betweenness.score": 2.0,
+    "shortest_paths.distance": 4.0,
+    "k_shortest_paths.cost": 4.0,
+    "louvain.modularity": 4.0,
+    "louvain.partition": 2.0,
+    "components.partition": 10.0,
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +112,7 @@ class CanaryConfig:
     page_at: float = 1.0
     ticket_at: float = 0.1
     top_n: int = 10
+    prior_bands: dict[str, float] = field(default_factory=dict)  # lower bounds on the learned band
 
 
 @dataclass
@@ -216,7 +256,7 @@ def _judge_field(
     name: str, noise: list[Item], raw: list[tuple[Item, int]], cfg: CanaryConfig
 ) -> FieldJudgement:
     finite_noise = [d for _, _, d in noise if math.isfinite(d)]
-    band = cfg.noise_multiplier * _quantile(finite_noise, cfg.noise_quantile)
+    band = max(cfg.noise_multiplier * _quantile(finite_noise, cfg.noise_quantile), cfg.prior_bands.get(name, 0.0))
 
     def beyond(base: float, d: float) -> bool:
         return d > band + cfg.abs_floor + cfg.rel_floor * base
@@ -262,3 +302,74 @@ def _judge_field(
             for (k, b, d), t in top
         ],
     )
+
+
+# --- persistent noise calibration -----------------------------------------------------------------
+
+
+def noise_maxima(case: CanaryCase) -> dict[str, float]:
+    """Per field of ``case``: the largest finite ``|prod2_i - prod_i|`` (0 when the copies agree)."""
+    items = _items(case.kind, _body(case.prod), _body(case.prod2), case.job_id)
+    return {name: max((d for _, _, d in its if math.isfinite(d)), default=0.0) for name, its in items.items()}
+
+
+@dataclass
+class FieldNoise:
+    """What the calibrator knows about one field."""
+
+    observations: int = 0  # cases seen in total
+    noisy: int = 0  # cases whose prod copies differed at all
+    recent: list[float] = field(default_factory=list)  # per-case maxima, newest last, at most ``window``
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"observations": self.observations, "noisy": self.noisy, "recent": list(self.recent)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FieldNoise:
+        return cls(int(data.get("observations", 0)), int(data.get("noisy", 0)),
+                   [float(x) for x in data.get("recent", [])])
+
+
+class NoiseCalibrator:
+    """Per-field noise learned from prod-vs-prod differences across cases (see the module docstring)."""
+
+    def __init__(self, *, window: int = 200, noise_multiplier: float = 2.0, noise_quantile: float = 1.0):
+        if window < 1 or noise_multiplier <= 0 or not 0 < noise_quantile <= 1:
+            raise ValueError("window >= 1, noise_multiplier > 0 and 0 < noise_quantile <= 1 are required")
+        self.window = window
+        self.noise_multiplier = noise_multiplier
+        self.noise_quantile = noise_quantile
+        self.fields: dict[str, FieldNoise] = {}
+
+    def observe(self, case: CanaryCase) -> dict[str, float]:
+        """Learn from one case's prod copies; returns the maxima observed."""
+        maxima = noise_maxima(case)
+        for name, value in maxima.items():
+            fn = self.fields.setdefault(name, FieldNoise())
+            fn.observations += 1
+            fn.noisy += value > 0
+            fn.recent.append(value)
+            del fn.recent[: max(0, len(fn.recent) - self.window)]
+        return maxima
+
+    def band(self, name: str) -> float:
+        fn = self.fields.get(name)
+        if fn is None or not fn.recent:
+            return 0.0
+        return self.noise_multiplier * _quantile(fn.recent, self.noise_quantile)
+
+    def bands(self) -> dict[str, float]:
+        return {name: self.band(name) for name in sorted(self.fields)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"version": 1, "fields": {k: v.to_dict() for k, v in sorted(self.fields.items())}}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], **kwargs: Any) -> NoiseCalibrator:
+        if state and state.get("version") != 1:
+            raise ValueError("unknown calibration state version")
+        c = cls(**kwargs)
+        c.fields = {k: FieldNoise.from_dict(v) for k, v in (state or {}).get("fields", {}).items()}
+        for fn in c.fields.values():
+            del fn.recent[: max(0, len(fn.recent) - c.window)]
+        return c
