@@ -19,6 +19,8 @@ EVERYONE = OPERATOR | {"partner_user"}
 ROLES = sorted(EVERYONE)
 STUDIO = {"admin", "policy_author", "policy_approver"}
 AUTHORS = {"admin", "policy_author"}
+COMPLIANCE = {"admin", "compliance", "auditor"}
+COMPLIANCE_EDIT = {"admin", "compliance"}
 
 
 @dataclass
@@ -55,6 +57,30 @@ ROUTES: dict[str, Route] = {
     "oncall:home": Route("/oncall/", {"admin", "oncall"}),
     "zktx:home": Route("/zktx/", {"admin", "oncall"}),
     "compliance:home": Route("/compliance/", {"admin", "compliance", "auditor"}),
+    # compliance evidence workspace: auditors read, compliance staff (and admins) change; empty posts are refused (400)
+    "compliance:frameworks_load": Route("/compliance/frameworks/load/", COMPLIANCE_EDIT, method="post", ok=302),
+    "compliance:collect": Route("/compliance/collect/", COMPLIANCE_EDIT, method="post", ok=302),
+    "compliance:notice_dismiss": Route("/compliance/notices/{cnotice}/dismiss/", COMPLIANCE, method="post", ok=302),
+    "compliance:framework": Route("/compliance/frameworks/{cframework}/", COMPLIANCE),
+    "compliance:control": Route("/compliance/controls/{ccontrol}/", COMPLIANCE),
+    "compliance:control_edit": Route("/compliance/controls/{ccontrol}/edit/", COMPLIANCE_EDIT, method="post", ok=302),
+    "compliance:control_link": Route("/compliance/controls/{ccontrol}/link/", COMPLIANCE_EDIT, method="post", ok=400),
+    "compliance:control_unlink": Route("/compliance/controls/{ccontrol}/unlink/", COMPLIANCE_EDIT, method="post", ok=400),
+    "compliance:control_upload": Route("/compliance/controls/{ccontrol}/upload/", COMPLIANCE_EDIT, method="post", ok=400),
+    "compliance:control_runbook": Route("/compliance/controls/{ccontrol}/runbook/", COMPLIANCE_EDIT, method="post", ok=400),
+    "compliance:evidence_list": Route("/compliance/evidence/", COMPLIANCE),
+    "compliance:evidence": Route("/compliance/evidence/{cevidence}/", COMPLIANCE),
+    "compliance:evidence_download": Route("/compliance/evidence/{cevidence}/download/", COMPLIANCE),
+    "compliance:gaps": Route("/compliance/gaps/?framework=soc2&owner=none&due=30", COMPLIANCE),
+    "compliance:gaps_refresh": Route("/compliance/gaps/refresh/", COMPLIANCE_EDIT, method="post", ok=302),
+    "compliance:gap_update": Route("/compliance/gaps/{cgap}/", COMPLIANCE_EDIT, method="post", ok=302),
+    "compliance:packets": Route("/compliance/packets/", COMPLIANCE),
+    "compliance:packet_create": Route("/compliance/packets/new/", COMPLIANCE_EDIT, method="post", ok=400),
+    "compliance:packet": Route("/compliance/packets/{cpacket}/", COMPLIANCE),
+    "compliance:packet_export": Route("/compliance/packets/{cpacket}/export/", COMPLIANCE_EDIT, method="post", ok=302),
+    "compliance:packet_download": Route("/compliance/packets/{cpacket}/download/", COMPLIANCE, ok=404),  # not exported yet
+    "compliance:packet_verify": Route("/compliance/packets/{cpacket}/verify/", COMPLIANCE, ok=409),  # not exported yet
+    "compliance:key": Route("/compliance/key/", COMPLIANCE),
     "witness:home": Route("/witness/", OPERATOR),
     "api-me": Route("/api/me/", EVERYONE, anon="401"),
     "api-orgs": Route("/api/orgs/", EVERYONE, anon="401"),
@@ -248,6 +274,30 @@ def _fill(route: Route, user, world) -> str:
         if "{acklink}" in path:
             url = oncall_services.ack_link_create(incident=inc, user=world.users["oncall"])
             path = path.replace("{acklink}", url.rstrip("/").rsplit("/", 1)[1])
+    if any(f"{{{k}}}" in path for k in ("cframework", "ccontrol", "cgap", "cpacket", "cevidence", "cnotice")):
+        from django.utils import timezone
+
+        from compliance import services as compliance_services
+        from compliance.models import Framework, Gap, OwnerNotice
+
+        compliance_services.frameworks_load(actor="matrix")
+        fw = Framework.objects.get(key="soc2", is_current=True)
+        ctl = fw.controls.get(ref="CC8.1")
+        path = path.replace("{cframework}", str(fw.pk)).replace("{ccontrol}", str(ctl.pk))
+        if "{cgap}" in path:
+            compliance_services.gaps_refresh(actor="matrix")
+            path = path.replace("{cgap}", str(Gap.objects.get(control=ctl, status="open").pk))
+        if "{cpacket}" in path:
+            today = timezone.now().date()
+            packet = compliance_services.packet_create(actor="matrix", framework=fw, period_start=today, period_end=today)
+            path = path.replace("{cpacket}", str(packet.pk))
+        if "{cevidence}" in path:
+            ev = compliance_services.runbook_link_create(actor="matrix", url="https://runbooks.example/matrix", title="matrix")
+            path = path.replace("{cevidence}", str(ev.pk))
+        if "{cnotice}" in path:
+            owner = user or world.users["compliance"]  # anonymous callers aim at somebody's real notice
+            notice = OwnerNotice.objects.create(user=owner, message="matrix", created_at=timezone.now())
+            path = path.replace("{cnotice}", str(notice.pk))
     return path.replace("{plotly}", plotly_digest())
 
 

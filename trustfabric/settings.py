@@ -138,12 +138,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+from celery.schedules import crontab  # noqa: E402 - only the beat schedule needs it
+
 CELERY_BEAT_SCHEDULE: dict = {
     "witness-sequence": {"task": "witness.tasks.sequence", "schedule": 10.0},
     "witness-self-audit": {"task": "witness.tasks.self_audit", "schedule": 3600.0},
     "witness-prune": {"task": "witness.tasks.prune", "schedule": 86400.0},
     "oncall-escalate": {"task": "oncall.tasks.escalate_due", "schedule": 15.0},
     "oncall-slo-evaluate": {"task": "oncall.tasks.slo_evaluate", "schedule": 60.0},
+    # collect yesterday's evidence, refresh gaps, notify owners of overdue gaps (05:30 UTC)
+    "compliance-daily": {"task": "compliance.tasks.daily", "schedule": crontab(hour=5, minute=30)},
 }
 TF_BASE_URL = os.environ.get("TF_BASE_URL", "http://127.0.0.1:8000")
 # Witness log: batch delay before sequencing (seconds), and payload retention per statement type (days).
