@@ -174,6 +174,17 @@ def job_get(principal, pk) -> Job:
 # --- replays ----------------------------------------------------------------------------------------------------------
 
 
+def finished_replay(job_id) -> Replay | None:
+    """The job's finished replay, if it has one (tasks use it to stay idempotent under redelivery)."""
+    return Replay.objects.filter(job_id=job_id, finished_at__isnull=False).order_by("-finished_at").first()
+
+
+def finished_canary(job_id) -> CanaryVerdict | None:
+    """The job's canary verdict under the active canary configuration, if there is one."""
+    cfg = canary_config_current(create=False)
+    return CanaryVerdict.objects.filter(job_id=job_id, config=cfg).first() if cfg else None
+
+
 def replay_run(*, job_id) -> Replay:
     """Replay a job from its manifest and judge it; witness the verdict; page on a failure."""
     from oncall import services as oncall

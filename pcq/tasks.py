@@ -8,12 +8,14 @@ from pcq import services
 
 @shared_task(name="pcq.tasks.replay_job", acks_late=True)
 def replay_job(job_id: str) -> str:
-    return services.replay_run(job_id=job_id).verdict
+    # at-least-once delivery (acks_late): a redelivered task finds the replay done and stops
+    done = services.finished_replay(job_id)
+    return (done or services.replay_run(job_id=job_id)).verdict
 
 
 @shared_task(name="pcq.tasks.canary_job", acks_late=True)
 def canary_job(job_id: str) -> str | None:
-    verdict = services.canary_run(job_id=job_id)
+    verdict = services.finished_canary(job_id) or services.canary_run(job_id=job_id)
     return verdict.verdict if verdict else None
 
 

@@ -77,6 +77,24 @@ def _oncall_setup(User):
         )
 
 
+# each app may offer demo data in ``<app>/demo.py`` (``seed(users) -> list[str]``, idempotent); they run
+# in this order, compliance last so that it collects evidence from the others. Imported by name: the
+# command does not depend on the pillars.
+DEMO_APPS = ("oncall", "studio", "pcq", "zktx", "compliance")
+
+
+def seed_pillars(users: dict) -> list[str]:
+    import importlib
+    import importlib.util
+
+    done: list[str] = []
+    for app in DEMO_APPS:
+        if importlib.util.find_spec(f"{app}.demo") is None:
+            continue
+        done += importlib.import_module(f"{app}.demo").seed(users) or []
+    return done
+
+
 class Command(BaseCommand):
     help = "Seed demo organizations and users (one per role); prints the logins."
 
@@ -110,9 +128,9 @@ class Command(BaseCommand):
                         email=f"{username}@{org_slug}.example",
                     )
             self._oncall(orgs)
-            from studio import services as studio
-
-            studio.environments_bootstrap(actor="seed_demo")
+        users = {u.username: u for u in User.objects.filter(username__in=[u for u, *_ in DEMO_USERS])}
+        for line in seed_pillars(users):
+            self.stdout.write(f"  seeded {line}")
         if not quiet:
             self.stdout.write("\nDemo logins (also in var/demo-logins.json):")
             for username, _full, org_slug, roles in DEMO_USERS:
