@@ -280,14 +280,14 @@ def decide_batch(*, environment_name: str, items: list[dict], caller: Any = None
         records.append(record)
         out["decision_id"] = str(record.pk)
         results.append(out)
-    with transaction.atomic():
+    with transaction.atomic():  # one commit: the decision log and the availability SLI together
         for record, d, req in approvals:
             record.approval = _open_approval(env, d, req, caller, now)
         DecisionRecord.objects.bulk_create(records)
+        _record_sli(len(items))
     for out, record in zip(results, records, strict=True):
         if record.approval_id:
             out["approval_request"] = str(record.approval_id)
-    _record_sli(len(items))
     return results
 
 

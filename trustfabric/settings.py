@@ -100,7 +100,9 @@ if RUNTIME.embedded:
     }
 else:
     DATABASES = {
-        "default": dj_database_url.parse(RUNTIME.database_url, conn_max_age=60, conn_health_checks=True)
+        # no persistent connections: under ASGI every request runs in its own thread and would leave its
+        # connection open until PostgreSQL refuses new ones (Django's deployment docs; seen in bench/lac.py)
+        "default": dj_database_url.parse(RUNTIME.database_url, conn_max_age=0)
     }
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -19,18 +19,24 @@ read the edge list is shared by the metrics.  Two implementations give the same 
 
 - **pure Python** (below :data:`DENSE_MIN_EDGES` edges, or without numpy/scipy): union-find,
   frontier BFS over sets.  Cheapest for small subgraphs.
-- **dense** (numpy + ``scipy.sparse.csgraph``): the edge list is read once — every endpoint is
-  interned into an integer with one dict pass (``dict.setdefault``), which is most of the cost —
-  and the undirected graph becomes one symmetric CSR matrix with repeated edges kept.  Components
-  come from scipy's undirected-components kernel on that matrix; ``path_length`` is one BFS
-  (``breadth_first_order``) from a virtual root joined to every seed: the last node of a BFS order
-  is a farthest one, and its depth is found by walking its predecessors.  The multigraph degree is a
-  ``bincount``; the exact degree (repeated edges once) dedupes ``(min, max)`` pairs with
-  ``np.unique`` only when the upper bound does not decide.
+- **dense** (numpy + ``scipy.sparse.csgraph``): the edge list is read once into integer node
+  numbers.  **Integer ids** (what most callers send) skip the dict: the endpoints go into one
+  ``int64`` array in a single C-level pass (``array('q')`` takes ints, bools and numpy integers and
+  refuses anything else, so no id is converted or truncated) and are numbered with a presence table
+  over the id range (``np.unique`` when the ids are spread too thinly for a table).  **Other ids** (strings,
+  tuples, mixed, ints beyond int64) are interned with one dict pass (``dict.setdefault``).  Seeds are
+  looked up with the same dict-key equality either way (a seed ``1.0`` is the node ``1``).  The
+  undirected graph becomes one symmetric CSR matrix with repeated edges kept.  Components come from
+  scipy's undirected-components kernel on that matrix; ``path_length`` is one BFS from a virtual
+  root joined to every seed: the last node of a BFS order is a farthest one, and its depth is found
+  by walking its predecessors.  The multigraph degree is a ``bincount``; the exact degree (repeated
+  edges once) dedupes ``(min, max)`` pairs with ``np.unique`` only when the upper bound does not
+  decide.
 
-  Two private scipy kernels (COO->CSR without sorting, undirected components without the transpose
-  the public wrapper builds) are used after a self-test against the public API at import; if they
-  are missing or disagree the public functions are used.  Note: scipy's *strong*-components code
+  Three private scipy kernels (COO->CSR without sorting, undirected components without the transpose
+  the public wrapper builds, directed BFS without the validation and copy of
+  ``breadth_first_order``) are used after a self-test against the public API at import; if they are
+  missing or disagree the public functions are used.  Note: scipy's *strong*-components code
   mislabels a CSR matrix with repeated entries, hence the undirected kernel.
 
 Bounds short-cut where a cheap number decides: the multigraph degree is an upper bound of the
@@ -38,14 +44,16 @@ degree, ``2 * edges`` too, and ``edges + 1`` of the largest component.  A short-
 answers "holds"; a failed bound reports the exact value.  :func:`metrics_networkx` computes the same
 numbers with networkx and is the reference the tests compare against.
 
-Cost on a 10k-edge subgraph (``bench/lac_micro.py``): the algorithms take ~0.2 ms; interning the
-20k endpoints (Python objects) takes ~1.3-1.6 ms and is the floor of any implementation that accepts
-arbitrary hashable node ids.
+Cost on a 10k-edge subgraph, all three bounds (``bench/lac_micro.py``): with integer ids ~0.9 ms, of
+which ~0.55 ms is reading the 20k endpoints out of Python objects (``zip`` + ``array``) and ~0.25 ms
+the algorithms; with string ids fresh from JSON ~2 ms, the dict interning (~1.5 ms, hashing every
+string once) being the floor of any implementation that accepts arbitrary hashable ids.
 """
 
 from __future__ import annotations
 
 import gc
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, count
@@ -252,8 +260,7 @@ class GraphMetrics:
 
     def _d_node_count(self) -> float:
         d = self._d()
-        extra = {s for s in self.seeds if s not in d.index}
-        return float(d.n + len(extra))
+        return float(d.n + len(d.locate(self.seeds)[1]))
 
     def _d_degree_upper(self) -> float:
         return float(np.bincount(self._d().ids).max())
@@ -292,31 +299,100 @@ def _positions(k: int) -> Iterable[int]:
 
 
 class _Dense:
-    """The edge list interned once: nodes are ``0 .. n-1``; ``ids`` holds the endpoints, all sources
-    then all targets (``ids[i]``, ``ids[m + i]`` is edge ``i``)."""
+    """The edge list read once: nodes are ``0 .. n-1``; ``ids`` holds the endpoints, all sources then
+    all targets (``ids[i]``, ``ids[m + i]`` is edge ``i``).
 
-    __slots__ = ("_csr", "_keys", "dense", "ids", "index", "m", "n")
+    Integer node ids (the common case) skip the dict: the endpoints go into one ``int64`` array in a
+    single C-level pass (``array('q')`` accepts ints, bools and numpy integers and refuses everything
+    else, so no id is converted) and are numbered in sorted order with a presence table over the id
+    range (at most ``max(8m, 65536)`` entries; ``np.unique`` when the ids are spread more thinly).  Any
+    other id falls back to interning with a dict."""
+
+    __slots__ = ("_csr", "_first", "_index", "_keys", "_values", "ids", "m", "n")
 
     def __init__(self, edges: Sequence) -> None:
         us, vs = zip(*edges, strict=True)  # ValueError unless every edge is a pair
-        m = len(us)
-        index: dict = {}
-        # the one pass over Python objects: each endpoint gets the position of its node's first occurrence
-        pos = np.fromiter(map(index.setdefault, us + vs, _positions(2 * m)), np.int32, 2 * m)
-        dense = np.cumsum(pos == np.arange(2 * m, dtype=np.int32), dtype=np.int32)
-        dense -= 1  # position of a first occurrence -> node number
-        self.ids = dense[pos]
-        self.dense = dense
-        self.index = index
-        self.m = m
-        self.n = len(index)
-        self._csr = self._keys = None
+        ends = us + vs
+        m = self.m = len(us)
+        self._csr = self._keys = self._index = self._first = self._values = None
+        try:
+            if not isinstance(ends[0], int):  # strings etc.: skip the attempt (and its allocation)
+                raise TypeError
+            flat = np.frombuffer(array("q", ends), np.int64)
+        except (TypeError, OverflowError):  # not all ints (or beyond int64): intern them with a dict
+            index: dict = {}
+            # each endpoint gets the position of its node's first occurrence
+            pos = np.fromiter(map(index.setdefault, ends, _positions(2 * m)), np.int32, 2 * m)
+            first = np.cumsum(pos == np.arange(2 * m, dtype=np.int32), dtype=np.int32)
+            first -= 1  # position of a first occurrence -> node number
+            self.ids = first[pos]
+            self._first = first
+            self._index = index
+            self.n = len(index)
+            return
+        lo, hi = int(flat.min()), int(flat.max())
+        if hi - lo < max(8 * m, 1 << 16):  # a presence table over the id range: O(m + range)
+            off = flat - lo if lo else flat
+            table = np.zeros(hi - lo + 1, np.int32)
+            table[off] = 1
+            present = np.flatnonzero(table)
+            table[present] = np.arange(len(present), dtype=np.int32)
+            self.ids = table[off]
+            self._values = present + lo if lo else present
+        else:
+            values, inverse = np.unique(flat, return_inverse=True)
+            self.ids = inverse.astype(np.int32, copy=False)
+            self._values = values
+        self.n = len(self._values)
+
+    def locate(self, seeds: Sequence) -> tuple[list[int], set]:
+        """(node numbers of the seeds among the edges' nodes, the other seeds as a set): the seeds
+        that are not among them are isolated nodes.  Seeds compare as dict keys do."""
+        found: list[int] = []
+        absent: set = set()
+        values = self._values
+        if values is None:
+            index, first = self._index, self._first
+            for s in seeds:
+                p = index.get(s)
+                if p is None:
+                    absent.add(s)
+                else:
+                    found.append(int(first[p]))
+            return found, absent
+        lo, hi = int(values[0]), int(values[-1])
+        candidates = []
+        for s in seeds:
+            if isinstance(s, int):  # bool too: True == 1 as a dict key
+                if lo <= s <= hi:
+                    candidates.append(s)
+                else:
+                    absent.add(s)
+            elif isinstance(s, str):  # never equal to an int
+                absent.add(s)
+            else:  # 1.0, Decimal(1), numpy ints ...: let a dict decide
+                p = self._int_index().get(s)
+                if p is None:
+                    absent.add(s)
+                else:
+                    found.append(p)
+        if candidates:
+            at = np.searchsorted(values, np.array(candidates, dtype=np.int64))
+            hit = values[at] == candidates
+            found += at[hit].tolist()
+            absent.update(s for s, h in zip(candidates, hit.tolist(), strict=True) if not h)
+        return found, absent
+
+    def _int_index(self) -> dict:
+        index = self._index
+        if index is None:
+            index = self._index = dict(zip(self._values.tolist(), count()))
+        return index
 
     def sources(self, seeds: Sequence):
         """Node numbers of the seeds that occur in the edges (other seeds are isolated nodes)."""
-        index = self.index
-        present = [index[s] for s in seeds if s in index]
-        return np.unique(self.dense[np.array(present, dtype=np.intp)]) if present else ()
+        found = self.locate(seeds)[0]
+        return np.unique(np.array(found, dtype=np.int32)) if found else ()
 
     def csr(self):
         """The symmetric adjacency matrix as CSR arrays (indptr, indices), duplicates kept: the
@@ -341,8 +417,7 @@ class _Dense:
         sup_indptr[: n + 1] = indptr
         sup_indptr[n + 1] = indptr[n] + len(sources)
         sup_indices = np.concatenate((indices, np.asarray(sources, dtype=np.int32)))
-        g = csr_matrix((np.ones(len(sup_indices)), sup_indices, sup_indptr), shape=(n + 1, n + 1), copy=False)
-        order, pred = breadth_first_order(g, n, directed=True, return_predecessors=True)
+        order, pred = _bfs(n + 1, n, sup_indptr, sup_indices)
         if len(order) <= n:
             return INF
         # BFS order is by distance: the last node is a farthest one; walk its predecessors to the root
@@ -374,15 +449,25 @@ def _components_public(n: int, indptr, indices):
     return connected_components(g, directed=False)[1]
 
 
+def _bfs_public(n: int, root: int, indptr, indices):
+    g = csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n), copy=False)
+    return breadth_first_order(g, root, directed=True, return_predecessors=True)
+
+
 def _load_kernels():
-    """scipy's O(nnz) COO->CSR kernel and its undirected-components kernel, called directly: the
-    public wrappers sort the matrix or transpose it first, which costs more than the traversal.
-    Both are private; a self-test against the public API decides whether they are used."""
+    """scipy's O(nnz) COO->CSR kernel, its undirected-components kernel and its directed BFS kernel,
+    called directly: the public wrappers sort the matrix or transpose it first, or validate and
+    convert it, which costs more than the traversal.  All three are private; a self-test against the
+    public API decides whether they are used (each one separately)."""
     try:
         from scipy.sparse._sparsetools import coo_tocsr
         from scipy.sparse.csgraph._traversal import _connected_components_undirected as ccu
     except ImportError:  # pragma: no cover
-        return _to_csr_public, _components_public
+        coo_tocsr = ccu = None
+    try:
+        from scipy.sparse.csgraph._traversal import _breadth_first_directed as bfd
+    except ImportError:  # pragma: no cover
+        bfd = None
 
     def to_csr(n: int, rows, cols):
         nnz = len(rows)
@@ -396,21 +481,42 @@ def _load_kernels():
         ccu(indices, indptr, indices, indptr, labels)
         return labels
 
-    try:  # self-test: duplicates, a self-loop, three components
-        rows = np.array([0, 1, 1, 3, 4, 1, 2, 2, 3, 4], np.int32)
-        cols = np.array([1, 2, 2, 3, 5, 0, 1, 1, 3, 4], np.int32)
-        rows, cols = np.concatenate((rows, cols)), np.concatenate((cols, rows))
-        fast = components(6, *to_csr(6, rows, cols))
-        slow = _components_public(6, *_to_csr_public(6, rows, cols))
-        if fast.tolist() == [0, 0, 0, 1, 2, 2] and slow.tolist() == fast.tolist():
-            return to_csr, components
+    def bfs(n: int, root: int, indptr, indices):
+        order = np.full(n, -9999, np.int32)
+        pred = np.full(n, -9999, np.int32)
+        length = bfd(root, indices, indptr, order, pred)
+        return order[:length], pred
+
+    chosen = [_to_csr_public, _components_public, _bfs_public]
+    # self-test: duplicates, a self-loop, three components
+    rows = np.array([0, 1, 1, 3, 4, 1, 2, 2, 3, 4], np.int32)
+    cols = np.array([1, 2, 2, 3, 5, 0, 1, 1, 3, 4], np.int32)
+    rows, cols = np.concatenate((rows, cols)), np.concatenate((cols, rows))
+    ref_csr = _to_csr_public(6, rows, cols)
+    try:
+        if coo_tocsr is not None and ccu is not None:
+            fast = components(6, *to_csr(6, rows, cols))
+            slow = _components_public(6, *ref_csr)
+            if fast.tolist() == [0, 0, 0, 1, 2, 2] and slow.tolist() == fast.tolist():
+                chosen[:2] = to_csr, components
     except Exception:  # noqa: S110  # pragma: no cover - private API changed
         pass
-    return _to_csr_public, _components_public  # pragma: no cover
+    try:
+        if bfd is not None:
+            for root in (0, 2, 3):
+                o1, p1 = bfs(6, root, *ref_csr)
+                o2, p2 = _bfs_public(6, root, *ref_csr)
+                if o1.tolist() != o2.tolist() or p1.tolist() != p2.tolist():
+                    break
+            else:
+                chosen[2] = bfs
+    except Exception:  # noqa: S110  # pragma: no cover - private API changed
+        pass
+    return tuple(chosen)
 
 
 if HAVE_DENSE:
-    _to_csr, _components = _load_kernels()
+    _to_csr, _components, _bfs = _load_kernels()
 
 
 def _le(a: object, b: object) -> bool:

@@ -2,7 +2,10 @@
 
 import math
 import random
+from decimal import Decimal
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,6 +46,41 @@ def test_metrics_match_networkx(es, seeds):
 @given(mixed_edges, st.lists(labels, max_size=4))
 def test_metrics_match_networkx_with_mixed_node_ids(es, seeds):
     check_all({"edges": [list(e) for e in es], "seeds": seeds})
+
+
+# integer ids take the dense implementation's dict-free path: a presence table over the id range, or
+# np.unique when the ids are spread thinly; ids beyond int64 fall back to interning
+wide_ints = st.one_of(st.integers(-3, 40), st.integers(-(2**63), 2**63 - 1), st.sampled_from([2**63, -(2**63) - 1]))
+int_like_seeds = st.one_of(st.integers(-3, 40), st.booleans(), st.sampled_from([1.0, 2.5, -3.0, "1", "a", 2**70]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(small_ints, st.booleans()), small_ints), max_size=60),
+       st.lists(int_like_seeds, max_size=4), st.integers(-(2**40), 2**40))
+def test_int_ids_match_networkx(es, seeds, shift):
+    check_all({"edges": es, "seeds": seeds})
+    # the same graph moved along the number line (negative ids, a table far from zero)
+    check_all({"edges": [(u + shift, v + shift) for u, v in es], "seeds": [s + shift for s in seeds if type(s) is int]})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(wide_ints, wide_ints), max_size=40), st.lists(wide_ints, max_size=3))
+def test_spread_and_huge_int_ids_match_networkx(es, seeds):
+    check_all({"edges": es, "seeds": seeds})
+
+
+def test_int_ids_skip_the_dict_and_other_ids_do_not():
+    assert G._Dense([(1, 2), (True, 2**40)])._values is not None
+    assert G._Dense([(1, 2), (3, 2**63)])._values is None  # beyond int64
+    assert G._Dense([(1, 2), (3, 4.0)])._values is None
+    assert G._Dense([(1, 2), (3, "4")])._values is None
+
+
+@pytest.mark.parametrize("seeds", [[np.int64(3)], [3.0], [Decimal(3)], [Fraction(3, 1)], ["3"], [3 + 0j]])
+def test_seeds_compare_with_int_nodes_as_dict_keys_do(seeds):
+    es = [(i, i + 1) for i in range(200)]
+    check_all({"edges": es, "seeds": seeds})
+    check_all({"edges": es, "seeds": [*seeds, 500, "x"]})
 
 
 @settings(max_examples=100, deadline=None)
@@ -142,13 +180,15 @@ def test_auto_backend_switches_on_size():
     assert GraphMetrics([(1, 2)] * G.DENSE_MIN_EDGES).use_dense == G.HAVE_DENSE
 
 
-def test_private_scipy_kernels_match_the_public_ones(monkeypatch):
+@pytest.mark.parametrize("ids", [int, str])
+def test_private_scipy_kernels_match_the_public_ones(monkeypatch, ids):
     rnd = random.Random(5)
-    es = [(rnd.randrange(300), rnd.randrange(300)) for _ in range(400)] + [(7, 7), (7, 7)]
-    fast = GraphMetrics({"edges": es, "seeds": [1, 2]}, backend="dense")
+    es = [(ids(rnd.randrange(300)), ids(rnd.randrange(300))) for _ in range(400)] + [(ids(7), ids(7))] * 2
+    fast = GraphMetrics({"edges": es, "seeds": [ids(1), ids(2)]}, backend="dense")
     monkeypatch.setattr(G, "_to_csr", G._to_csr_public)
     monkeypatch.setattr(G, "_components", G._components_public)
-    slow = GraphMetrics({"edges": es, "seeds": [1, 2]}, backend="dense")
+    monkeypatch.setattr(G, "_bfs", G._bfs_public)
+    slow = GraphMetrics({"edges": es, "seeds": [ids(1), ids(2)]}, backend="dense")
     for metric in (*METRICS, "path_length"):
         assert fast.get(metric) == slow.get(metric)
 

@@ -2,6 +2,12 @@
 
 Embedded mode: a Celery worker and beat run in threads of this process. Production mode with
 ``--with-workers``: worker and beat run as child processes. Ctrl-C stops everything.
+
+``--workers N`` runs N ASGI worker processes (uvicorn's supervisor stays in this process and spawns
+them: a spawned process imports only ``trustfabric.asgi`` and never runs this command, so Celery
+threads or processes are started here, once, and never in an ASGI worker).  Production mode only:
+embedded mode keeps its task queue (memory broker), its cache and its channel layer inside one
+process, see :data:`EMBEDDED_ONE_PROCESS`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,15 @@ import subprocess
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+EMBEDDED_ONE_PROCESS = (
+    "--workers {n}: embedded mode serves from one process. Its Celery broker, cache and channel layer live "
+    "in process memory: tasks queued by a request in a second process would never reach the worker threads, "
+    "a grant issued or revoked in one process would stay unseen by the others' grant cache for up to a "
+    "minute, and live updates would reach only the browsers connected to the same process. Set DATABASE_URL "
+    "and REDIS_URL (production mode) to run several worker processes."
+)
 
 
 class Command(BaseCommand):
@@ -25,9 +39,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--with-workers", action="store_true", help="production mode: start worker processes"
         )
+        parser.add_argument(
+            "--workers", type=int, default=1, help="ASGI worker processes (production mode; embedded mode runs 1)"
+        )
 
-    def handle(self, *args, host: str, port: int, no_worker: bool, with_workers: bool, **options):
+    def handle(self, *args, host: str, port: int, no_worker: bool, with_workers: bool, workers: int = 1, **options):
         import uvicorn
+
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        if workers > 1 and settings.TF_EMBEDDED:
+            raise CommandError(EMBEDDED_ONE_PROCESS.format(n=workers))
 
         embedded_workers = []
         children: list[subprocess.Popen] = []
@@ -54,8 +76,9 @@ class Command(BaseCommand):
                     )
                 )
                 self.stdout.write(f"worker and beat processes started (pids {[c.pid for c in children]})")
+        processes = f" ({workers} worker processes)" if workers > 1 else ""
         self.stdout.write(
-            f"Trust Fabric ({settings.TF_MODE} mode) on http://{host}:{port}/  — Ctrl-C stops everything"
+            f"Trust Fabric ({settings.TF_MODE} mode) on http://{host}:{port}/{processes}  — Ctrl-C stops everything"
         )
         try:
             uvicorn.run(
@@ -66,6 +89,7 @@ class Command(BaseCommand):
                 lifespan="off",
                 ws="websockets-sansio" if _has_sansio() else "auto",
                 proxy_headers=settings.RUNTIME.behind_tls,
+                workers=workers,
             )
         finally:
             for worker in embedded_workers:
