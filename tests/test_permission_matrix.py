@@ -19,6 +19,7 @@ EVERYONE = OPERATOR | {"partner_user"}
 ROLES = sorted(EVERYONE)
 STUDIO = {"admin", "policy_author", "policy_approver"}
 AUTHORS = {"admin", "policy_author"}
+ZKTX = {"admin", "oncall", "partner_user"}
 COMPLIANCE = {"admin", "compliance", "auditor"}
 COMPLIANCE_EDIT = {"admin", "compliance"}
 
@@ -56,6 +57,14 @@ ROUTES: dict[str, Route] = {
     "pcq:home": Route("/pcq/", {"admin", "oncall"}),
     "oncall:home": Route("/oncall/", {"admin", "oncall"}),
     "zktx:home": Route("/zktx/", {"admin", "oncall"}),
+    "zktx:run": Route("/zktx/runs/{zrun}/", {"admin", "oncall"}),
+    "zktx:run_export": Route("/zktx/runs/{zrun}/export/", {"admin"}, method="post", ok=302),
+    "zktx:appeal": Route("/zktx/appeals/{zappeal}/", {"admin", "oncall"}),
+    "zktx:appeal_action": Route("/zktx/appeals/{zappeal}/reverify/", {"admin"}, method="post", ok=302),
+    "zktx:portal": Route("/zktx/portal/", {"partner_user"}),
+    "zktx:portal_query": Route("/zktx/portal/queries/{zquery}/", {"partner_user"}),
+    "zktx:portal_appeal": Route("/zktx/portal/queries/{zquery}/appeal/", {"partner_user"}, method="post", ok=302),
+    "zktx:portal_consent": Route("/zktx/portal/appeals/{zappeal}/consent/", {"partner_user"}, method="post", ok=302),
     "compliance:home": Route("/compliance/", {"admin", "compliance", "auditor"}),
     # compliance evidence workspace: auditors read, compliance staff (and admins) change; empty posts are refused (400)
     "compliance:frameworks_load": Route("/compliance/frameworks/load/", COMPLIANCE_EDIT, method="post", ok=302),
@@ -193,6 +202,51 @@ ROUTES: dict[str, Route] = {
                                 data={"minutes": 5, "reason": "matrix"}),
     "api-oncall-metrics": Route("/api/oncall/metrics/", {"admin", "oncall"}, anon="401"),
     "api-oncall-slos": Route("/api/oncall/slos/", {"admin", "oncall"}, anon="401"),
+    # zktx: partners (portal) act on their own pilots (the {zpilot}: partner-b holds, partner-a queries);
+    # the console (admin, oncall) reads everything; only admins operate. Empty posts are refused (400);
+    # 409 where the object is not in the state the action needs; 403 where the caller has the wrong role.
+    "api-zktx-exchange": Route("/api/zktx/exchange", ZKTX, anon="401"),
+    "api-zktx-keys": Route("/api/zktx/keys", ZKTX, anon="401"),
+    "api-zktx-pilots": Route("/api/zktx/pilots", ZKTX, anon="401"),
+    "api-zktx-pilot": Route("/api/zktx/pilots/{zpilot}", ZKTX, anon="401"),
+    "api-zktx-pilot-epochs": Route("/api/zktx/pilots/{zpilot}/epochs", ZKTX, anon="401"),
+    "api-zktx-runs": Route("/api/zktx/runs", ZKTX, anon="401"),
+    "api-zktx-run": Route("/api/zktx/runs/{zrun}", ZKTX, anon="401"),
+    "api-zktx-run-bundles": Route("/api/zktx/runs/{zrun}/bundles", {"admin"}, method="post", anon="401", ok=409),  # no keys yet
+    "api-zktx-epoch": Route("/api/zktx/epochs/{zepoch}", ZKTX, anon="401"),
+    "api-zktx-epoch-join": Route("/api/zktx/epochs/{zepoch}/join", {"partner_user"}, method="post", anon="401", ok=400,
+                                  data={"matrix": 1}),
+    "api-zktx-epoch-sign": Route("/api/zktx/epochs/{zepoch}/sign", {"partner_user"}, method="post", anon="401", ok=400,
+                                  data={"matrix": 1}),
+    "api-zktx-epoch-holder-set": Route("/api/zktx/epochs/{zepoch}/holder-set", ZKTX, anon="401", ok=409),  # not uploaded
+    "api-zktx-epoch-evaluation": Route("/api/zktx/epochs/{zepoch}/evaluation", {"partner_user"}, method="post",
+                                       anon="401", ok=409, data={"matrix": 1}),  # the epoch still waits for keys
+    "api-zktx-epoch-transcript": Route("/api/zktx/epochs/{zepoch}/transcript", {"admin", "oncall"}, anon="401", ok=409),
+    "api-zktx-pending": Route("/api/zktx/evaluations/pending", {"partner_user"}, anon="401"),
+    "api-zktx-queries": Route("/api/zktx/queries", ZKTX, anon="401"),
+    "api-zktx-query": Route("/api/zktx/queries/{zquery}", ZKTX, anon="401"),
+    "api-zktx-query-evaluation": Route("/api/zktx/queries/{zquery}/evaluation", {"partner_user"}, method="post",
+                                       anon="401", ok=403, data={"matrix": 1}),  # the querier never evaluates its own query
+    "api-zktx-query-verdict": Route("/api/zktx/queries/{zquery}/verdict", ZKTX, anon="401"),
+    "api-zktx-query-transcript": Route("/api/zktx/queries/{zquery}/transcript", {"admin", "oncall"}, anon="401",
+                                       ok=404),  # none yet; partners never get one
+    "api-zktx-quotas": Route("/api/zktx/quotas", ZKTX, anon="401"),
+    "api-zktx-appeals": Route("/api/zktx/appeals", ZKTX, anon="401"),
+    "api-zktx-appeal": Route("/api/zktx/appeals/{zappeal}", ZKTX, anon="401"),
+    "api-zktx-appeal-consent": Route("/api/zktx/appeals/{zappeal}/consent", {"partner_user"}, method="post", anon="401"),
+    "api-zktx-appeal-reverify": Route("/api/zktx/appeals/{zappeal}/reverify", {"admin"}, method="post", anon="401",
+                                      ok=409),  # the epoch was never committed
+    "api-zktx-appeal-rerun": Route("/api/zktx/appeals/{zappeal}/rerun", {"admin"}, method="post", anon="401",
+                                   ok=409),  # no consent yet
+    "api-zktx-appeal-resolve": Route("/api/zktx/appeals/{zappeal}/resolve", {"admin"}, method="post", anon="401", ok=400,
+                                     data={"matrix": 1}),
+    "api-zktx-bundles": Route("/api/zktx/bundles", ZKTX, anon="401"),
+    "api-zktx-bundle": Route("/api/zktx/bundles/{zbundle}", ZKTX, anon="401"),
+    "api-zktx-bundle-core": Route("/api/zktx/bundles/{zbundle}/core", ZKTX, anon="401", ok=409),  # still drafting
+    "api-zktx-bundle-acceptance": Route("/api/zktx/bundles/{zbundle}/acceptance", {"partner_user"}, method="post",
+                                        anon="401", ok=400, data={"matrix": 1}),
+    "api-zktx-bundle-download": Route("/api/zktx/bundles/{zbundle}/download", {"admin", "oncall"}, anon="401",
+                                      ok=409),  # not sealed; partners never download (full transcripts)
 }
 
 
@@ -298,6 +352,27 @@ def _fill(route: Route, user, world) -> str:
             owner = user or world.users["compliance"]  # anonymous callers aim at somebody's real notice
             notice = OwnerNotice.objects.create(user=owner, message="matrix", created_at=timezone.now())
             path = path.replace("{cnotice}", str(notice.pk))
+    if any(f"{{{k}}}" in path for k in ("zpilot", "zrun", "zepoch", "zquery", "zappeal", "zbundle")):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from zktx.models import Appeal, AuditBundle, Epoch, Pilot, PilotRun, Query
+
+        now = timezone.now()
+        pilot = Pilot.objects.create(name="matrix", holder=world.partner_b, querier=world.partner_a, k=3, created_at=now)
+        run = PilotRun.objects.create(label="matrix-run", name="matrix", started_at=now)
+        run.pilots.add(pilot)
+        epoch = Epoch.objects.create(pilot=pilot, run=run, number=1, session_id="zs-matrix", policy=pilot.policy_json(),
+                                     created_at=now)
+        query = Query.objects.create(pilot=pilot, epoch=epoch, run=run, tenant=world.partner_a, query_id="matrix", size=16,
+                                     cost=16.0, request={}, vstart=0.0, vfinish=16.0, submitted_at=now)
+        appeal = Appeal.objects.create(query=query, organization=world.partner_a, reason="matrix", filed_at=now,
+                                       sla_due_at=now + timedelta(hours=24))
+        bundle = AuditBundle.objects.create(run=run, created_at=now)
+        for key, obj in (("zpilot", pilot), ("zrun", run), ("zepoch", epoch), ("zquery", query), ("zappeal", appeal),
+                         ("zbundle", bundle)):
+            path = path.replace(f"{{{key}}}", str(obj.pk))
     return path.replace("{plotly}", plotly_digest())
 
 

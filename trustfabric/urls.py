@@ -10,6 +10,7 @@ api_patterns = [
     path("oncall/", include("oncall.api_urls")),
     path("lac/", include("studio.api_urls")),
     path("pcq/", include("pcq.api_urls")),
+    path("zktx/", include("zktx.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

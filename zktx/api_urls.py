@@ -1,0 +1,38 @@
+from django.urls import path
+
+from zktx import api
+
+urlpatterns = [
+    path("exchange", api.ExchangeInfo.as_view(), name="api-zktx-exchange"),
+    path("keys", api.KeyList.as_view(), name="api-zktx-keys"),
+    path("pilots", api.PilotList.as_view(), name="api-zktx-pilots"),
+    path("pilots/<uuid:pilot_id>", api.PilotDetail.as_view(), name="api-zktx-pilot"),
+    path("pilots/<uuid:pilot_id>/epochs", api.PilotEpochs.as_view(), name="api-zktx-pilot-epochs"),
+    path("runs", api.RunList.as_view(), name="api-zktx-runs"),
+    path("runs/<uuid:run_id>", api.RunDetail.as_view(), name="api-zktx-run"),
+    path("runs/<uuid:run_id>/bundles", api.RunBundles.as_view(), name="api-zktx-run-bundles"),
+    path("epochs/<uuid:epoch_id>", api.EpochDetail.as_view(), name="api-zktx-epoch"),
+    path("epochs/<uuid:epoch_id>/join", api.EpochJoin.as_view(), name="api-zktx-epoch-join"),
+    path("epochs/<uuid:epoch_id>/sign", api.EpochSign.as_view(), name="api-zktx-epoch-sign"),
+    path("epochs/<uuid:epoch_id>/holder-set", api.EpochHolderSet.as_view(), name="api-zktx-epoch-holder-set"),
+    path("epochs/<uuid:epoch_id>/evaluation", api.EpochEvaluationView.as_view(), name="api-zktx-epoch-evaluation"),
+    path("epochs/<uuid:epoch_id>/transcript", api.EpochTranscript.as_view(), name="api-zktx-epoch-transcript"),
+    path("evaluations/pending", api.PendingEvaluations.as_view(), name="api-zktx-pending"),
+    path("queries", api.QueryList.as_view(), name="api-zktx-queries"),
+    path("queries/<uuid:query_pk>", api.QueryDetail.as_view(), name="api-zktx-query"),
+    path("queries/<uuid:query_pk>/evaluation", api.QueryEvaluationView.as_view(), name="api-zktx-query-evaluation"),
+    path("queries/<uuid:query_pk>/verdict", api.QueryVerdict.as_view(), name="api-zktx-query-verdict"),
+    path("queries/<uuid:query_pk>/transcript", api.QueryTranscript.as_view(), name="api-zktx-query-transcript"),
+    path("quotas", api.Quotas.as_view(), name="api-zktx-quotas"),
+    path("appeals", api.AppealList.as_view(), name="api-zktx-appeals"),
+    path("appeals/<uuid:appeal_id>", api.AppealDetail.as_view(), name="api-zktx-appeal"),
+    path("appeals/<uuid:appeal_id>/consent", api.AppealConsent.as_view(), name="api-zktx-appeal-consent"),
+    path("appeals/<uuid:appeal_id>/reverify", api.AppealReverify.as_view(), name="api-zktx-appeal-reverify"),
+    path("appeals/<uuid:appeal_id>/rerun", api.AppealRerun.as_view(), name="api-zktx-appeal-rerun"),
+    path("appeals/<uuid:appeal_id>/resolve", api.AppealResolve.as_view(), name="api-zktx-appeal-resolve"),
+    path("bundles", api.BundleList.as_view(), name="api-zktx-bundles"),
+    path("bundles/<uuid:bundle_id>", api.BundleDetail.as_view(), name="api-zktx-bundle"),
+    path("bundles/<uuid:bundle_id>/core", api.BundleCore.as_view(), name="api-zktx-bundle-core"),
+    path("bundles/<uuid:bundle_id>/acceptance", api.BundleAcceptance.as_view(), name="api-zktx-bundle-acceptance"),
+    path("bundles/<uuid:bundle_id>/download", api.BundleDownload.as_view(), name="api-zktx-bundle-download"),
+]
