@@ -34,8 +34,8 @@ def test_every_app_registers_its_providers_through_autodiscovery():
     ids = {p.id for p in providers.all_providers()}
     assert {"witness.checkpoints", "witness.self_audit", "witness.builds", "studio.bundle_checks", "studio.deployments",
             "studio.drift", "studio.decisions", "oncall.drills", "oncall.response_metrics", "oncall.slo_burn",
-            "pcq.coverage", "pcq.canary_drills", "pcq.canary_verdicts"} <= ids
-    assert not any(i.startswith("zktx.") for i in ids)  # ZK-TX registers its own once it exists
+            "pcq.coverage", "pcq.canary_drills", "pcq.canary_verdicts", "zktx.audit_bundles", "zktx.partner_signoffs",
+            "zktx.appeals"} <= ids
 
 
 def test_witness_checkpoints_self_audits_and_builds(frameworks, tmp_path):

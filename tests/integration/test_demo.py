@@ -36,7 +36,7 @@ def test_the_demo_seeds_serves_and_passes_its_own_checks(tmp_path):
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=REPO_ROOT, timeout=300)
     seeded = subprocess.run([*manage, "seed_demo"], env=env, cwd=REPO_ROOT, timeout=600, capture_output=True, text=True)
     assert seeded.returncode == 0, seeded.stderr[-2000:]
-    for pillar in ("oncall:", "studio:", "pcq:", "compliance:"):
+    for pillar in ("oncall:", "studio:", "pcq:", "zktx:", "compliance:"):
         assert f"seeded {pillar}" in seeded.stdout, seeded.stdout
     again = subprocess.run([*manage, "seed_demo", "--quiet"], env=env, cwd=REPO_ROOT, timeout=300, capture_output=True, text=True)
     assert again.returncode == 0 and "seeded" not in again.stdout  # idempotent
@@ -61,7 +61,8 @@ def test_the_demo_seeds_serves_and_passes_its_own_checks(tmp_path):
         print(check.stdout)
         assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-2000:]
         assert "FAIL" not in check.stdout and " checks passed." in check.stdout
-        for name in ("pages for partner", "decision (decide API)", "replay (job → worker → verdict)", "witness consistency"):
+        for name in ("pages for partner", "decision (decide API)", "replay (job → worker → verdict)", "witness consistency",
+                     "≤k query", "audit bundle verified offline"):
             assert name in check.stdout
     finally:
         os.killpg(server.pid, signal.SIGINT)

@@ -35,7 +35,7 @@ ROLE_PAGES = {
     "on-call": ("oncall", ["/oncall/", "/pcq/", "/zktx/", "/oncall/slos/"]),
     "compliance": ("compliance", ["/compliance/", "/compliance/gaps/", "/compliance/packets/", "/accounts/audit/"]),
     "auditor": ("auditor", ["/compliance/", "/compliance/packets/", "/witness/"]),
-    "partner": ("northwind", ["/portal/"]),
+    "partner": ("northwind", ["/portal/", "/zktx/portal/"]),
 }
 
 
