@@ -2,6 +2,8 @@
 show what the tour says it shows. The screenshots (test-artifacts/screenshots/tour-*.png) are the
 README's pictures (copied to docs/screenshots/)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -15,13 +17,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo(world):
+    for slug, name in (("northwind", "Northwind Bank"), ("contoso", "Contoso Telecom")):  # the pilots' partners
+        org = accounts.organization_create(actor="tests", name=name, kind="partner", slug=slug)
+        accounts.user_create(actor="tests", organization=org, username=slug, password=PASSWORD, roles=["partner_user"])
     users = {"author": world.users["policy_author"], "approver": world.users["policy_approver"],
              "oncall": world.users["oncall"], "compliance": world.users["compliance"], "admin": world.users["admin"],
              "northwind": world.users["partner_user"], "contoso": world.partner_b_user,
              "approver2": accounts.user_create(actor="tests", organization=world.operator, username="u_approver2",
                                                password=PASSWORD, roles=["policy_approver"])}
     done = seed_pillars(users)
-    assert any(line.startswith("studio:") for line in done)
+    assert any(line.startswith("studio:") for line in done) and any(line.startswith("zktx:") for line in done)
     return world
 
 
@@ -31,6 +36,7 @@ def test_guided_tour(demo, new_page):
     tour_oncall(demo, new_page)
     tour_compliance(demo, new_page)
     tour_partner(demo, new_page)
+    tour_zktx(demo, new_page)
 
 
 def tour_policy_author(demo, new_page):
@@ -71,3 +77,22 @@ def tour_partner(demo, new_page):
     page.goto("/portal/")
     expect(page.locator("h1")).to_be_visible()
     screenshot(page, "tour-partner-portal")
+
+
+def tour_zktx(demo, new_page):
+    from django.contrib.auth import get_user_model
+
+    page = new_page(demo.users["admin"])
+    page.goto("/zktx/")
+    expect(page.locator("[data-testid=pilots]")).to_contain_text("Northwind Bank")
+    screenshot(page, "tour-oncall-zktx-console")
+    page.get_by_role("link", name=re.compile(r"^A-")).first.click()
+    expect(page.locator("[data-testid=checklist]")).to_contain_text("partners accepted the bundle")
+    expect(page.locator("[data-testid=bundle-ready]")).to_be_visible()
+    screenshot(page, "tour-oncall-zktx-run")
+    partner = new_page(get_user_model().objects.get(username="northwind"))
+    partner.goto("/portal/")
+    partner.click("[data-testid=open-zk]")
+    expect(partner.locator("[data-testid=portal-queries]")).to_contain_text("within")
+    assert "count" not in partner.locator("[data-testid=portal-queries]").inner_text().lower()  # partners never see counts
+    screenshot(partner, "tour-partner-zktx")
