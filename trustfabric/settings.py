@@ -152,6 +152,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "compliance-daily": {"task": "compliance.tasks.daily", "schedule": crontab(hour=5, minute=30)},
 }
 TF_BASE_URL = os.environ.get("TF_BASE_URL", "http://127.0.0.1:8000")
+# request bodies held in memory: a ZK-TX holder set of 100k blinded elements is about 4.5 MB of JSON
+# (Django's default, 2.5 MB, would cap a set near 55k elements); uploads to the compliance workspace
+# stream to disk and have their own 20 MB limit
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 # Witness log: batch delay before sequencing (seconds), and payload retention per statement type (days).
 TF_WITNESS_BATCH_DELAY = float(os.environ.get("TF_WITNESS_BATCH_DELAY", "0.5"))
 TF_WITNESS_RETENTION_DAYS = {"audit.event": 730, "zktx.transcript": 365}
