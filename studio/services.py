@@ -193,8 +193,11 @@ def _load_grants(env: str, subject_id: str, now: datetime) -> list[dict]:
 def _validate_request(req: Any) -> dict:
     if not isinstance(req, dict):
         raise LacError("request_not_object", "The request must be a JSON object with subject, action, resource, context and authority.")
-    if len(json.dumps(req, default=str)) > MAX_REQUEST_BYTES:
+    text = json.dumps(req, default=str)
+    if len(text) > MAX_REQUEST_BYTES:
         raise LacError("request_too_large", "A request is at most 256 KB.")
+    if _has_nul(req):  # a NUL character can be neither logged (PostgreSQL JSON) nor meant
+        raise LacError("request_nul_character", "The request contains a NUL character (\\u0000); remove it.")
     missing = [k for k in ("subject", "action", "resource", "context") if k not in req]
     if missing:
         raise LacError("request_incomplete", f"The request lacks {', '.join(missing)}.", details={"missing": missing})
@@ -202,6 +205,27 @@ def _validate_request(req: Any) -> dict:
     if not isinstance(resource, dict) or not isinstance(resource.get("domain"), str) or not isinstance(resource.get("data_class"), str):
         raise LacError("request_bad_resource", "resource.domain and resource.data_class must be strings.")
     return req
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _storable(value: Any) -> Any:
+    """JSON that PostgreSQL stores: NUL characters (the red-team corpus has some) become U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _prepare(env: Environment, req: dict, now: datetime, reason_for_access: str) -> dict:
@@ -711,7 +735,7 @@ def change_merge(*, actor: Any, change: ChangeRequest) -> Deployment:
     if not (_can(actor, Cap.STUDIO_AUTHOR) or _can(actor, Cap.STUDIO_APPROVE)):
         raise Forbidden("Only policy authors and approvers merge.", code="change_forbidden")
     with transaction.atomic():
-        cr = ChangeRequest.objects.select_for_update().select_related("bundle").get(pk=change.pk)
+        cr = ChangeRequest.objects.select_for_update(of=("self",)).select_related("bundle").get(pk=change.pk)
         if cr.status != ChangeRequest.Status.APPROVED:
             raise LacError("change_not_approved", f"Only approved changes merge; this one is {cr.status}.", status=409)
         env = Environment.objects.select_for_update().get(name=cr.target_environment)
@@ -831,7 +855,7 @@ def promote(*, actor: Any, source: str, target: str, note: str = "") -> Deployme
                        details={"gates": [{k: v for k, v in g.items() if k != "drift"} for g in gates]})
     with transaction.atomic():
         src = Environment.objects.select_related("bundle").get(name=source)
-        dst = Environment.objects.select_for_update().select_related("bundle").get(name=target)
+        dst = Environment.objects.select_for_update(of=("self",)).select_related("bundle").get(name=target)
         return _deploy(env=dst, bundle=src.bundle, kind=Deployment.Kind.PROMOTE, actor=actor,
                        note=note or f"promote {src.bundle.version} {source} → {target}")
 
@@ -846,7 +870,7 @@ def rollback(*, actor: Any, environment_name: str, reason: str) -> Deployment:
         raise LacError("rollback_reason_required", "Say why you roll back.")
     environment(environment_name, fresh=True)  # unknown names fail here; a first use bootstraps dev, stage and prod
     with transaction.atomic():
-        env = Environment.objects.select_for_update().select_related("bundle").filter(name=environment_name).first()
+        env = Environment.objects.select_for_update(of=("self",)).select_related("bundle").filter(name=environment_name).first()
         if env is None:
             raise NotFound("environment")
         last = Deployment.objects.filter(environment=env.name).select_related("previous").first()
@@ -1190,7 +1214,7 @@ def simulation_run(simulation_id) -> Simulation:
         summary["total"] += total - replayed
         if "log" in summary["by_source"] or total:
             summary["by_source"].setdefault("log", dict.fromkeys(KINDS, 0) | {"total": 0})["total"] += total - replayed
-        sim.summary, sim.changes, sim.processed = summary, result.changes, result.total
+        sim.summary, sim.changes, sim.processed = summary, _storable(result.changes), result.total
         sim.status, sim.finished_at = Simulation.Status.DONE, timezone.now()
         sim.save(update_fields=["summary", "changes", "processed", "status", "finished_at"])
     except ServiceError as exc:

@@ -462,7 +462,7 @@ def run_finish(*, actor: Any, run: PilotRun, summary: dict | None = None) -> Pil
 
 
 def _epoch_locked(epoch: Epoch) -> Epoch:
-    return Epoch.objects.select_for_update().select_related("pilot", "pilot__holder", "pilot__querier", "run").get(pk=epoch.pk)
+    return Epoch.objects.select_for_update(of=("self",)).select_related("pilot", "pilot__holder", "pilot__querier", "run").get(pk=epoch.pk)
 
 
 def _state_conflict(epoch: Epoch, expected: str) -> Conflict:
@@ -1057,7 +1057,7 @@ def pending_evaluations(p: Principal, *, limit: int = 50) -> list[dict[str, Any]
 @transaction.atomic
 def query_evaluation_submit(*, actor: Any, query: Query, message: Any, via: Via | None = None) -> Query:
     """The holder's evaluation ``X2`` of a query with proofs; queued for matching in fair order."""
-    query = Query.objects.select_for_update().select_related("epoch", "pilot", "run").get(pk=query.pk)
+    query = Query.objects.select_for_update(of=("self",)).select_related("epoch", "pilot", "run").get(pk=query.pk)
     epoch = query.epoch
     org, role = _partner_role(actor, query.pilot)
     _require_role(role, "holder")
@@ -1148,7 +1148,7 @@ def _process(q: Query) -> None:
 
 def _reject_evaluation(q: Query, exc: ProtocolError) -> None:
     with transaction.atomic():
-        q = Query.objects.select_for_update().select_related("pilot", "run", "tenant", "epoch").get(pk=q.pk)
+        q = Query.objects.select_for_update(of=("self",)).select_related("pilot", "run", "tenant", "epoch").get(pk=q.pk)
         if q.status != Query.Status.EVALUATED:
             return
         final = q.attempts >= MAX_EVALUATION_ATTEMPTS
@@ -1290,7 +1290,7 @@ def appeal_file(*, actor: Any, query: Query, reason: str, via: Via | None = None
                 is_drill: bool = False) -> Appeal:
     """A partner disputes a verdict. The transcript is re-verified at once; the SLA clock starts (24 h)."""
     now = now or _now()
-    query = Query.objects.select_for_update().select_related("pilot", "epoch", "run").get(pk=query.pk)
+    query = Query.objects.select_for_update(of=("self",)).select_related("pilot", "epoch", "run").get(pk=query.pk)
     org, role = _partner_role(actor, query.pilot)
     reason = (reason or "").strip()
     if not 1 <= len(reason) <= 2000:
@@ -1315,7 +1315,7 @@ def appeal_file(*, actor: Any, query: Query, reason: str, via: Via | None = None
 @transaction.atomic
 def appeal_consent(*, actor: Any, appeal: Appeal, via: Via | None = None) -> Appeal:
     """A partner consents to re-running the disputed query under a fresh epoch (recorded per partner)."""
-    appeal = Appeal.objects.select_for_update().select_related("query", "query__pilot").get(pk=appeal.pk)
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("query", "query__pilot").get(pk=appeal.pk)
     org, role = _partner_role(actor, appeal.query.pilot)
     if appeal.status == Appeal.Status.RESOLVED:
         raise Conflict("appeal_resolved", "The appeal is resolved.")
@@ -1333,7 +1333,7 @@ def appeal_consent(*, actor: Any, appeal: Appeal, via: Via | None = None) -> App
 @transaction.atomic
 def appeal_reverify(*, actor: Any, appeal: Appeal, full: bool = True) -> Appeal:
     """Operator: verify again, the whole epoch included (``full``)."""
-    appeal = Appeal.objects.select_for_update().select_related("query", "query__epoch", "query__pilot").get(pk=appeal.pk)
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("query", "query__epoch", "query__pilot").get(pk=appeal.pk)
     ok, code = _reverify(appeal.query, full=full)
     appeal.reverified_at, appeal.reverify_ok, appeal.reverify_code = _now(), ok, code
     appeal.save(update_fields=["reverified_at", "reverify_ok", "reverify_code"])
@@ -1345,7 +1345,7 @@ def appeal_reverify(*, actor: Any, appeal: Appeal, full: bool = True) -> Appeal:
 @transaction.atomic
 def appeal_rerun_start(*, actor: Any, appeal: Appeal) -> Epoch:
     """Operator: start a fresh epoch for re-running the disputed query — only with both partners' consent."""
-    appeal = Appeal.objects.select_for_update().select_related("query", "query__pilot", "query__run").get(pk=appeal.pk)
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("query", "query__pilot", "query__run").get(pk=appeal.pk)
     if appeal.status != Appeal.Status.OPEN:
         raise Conflict("appeal_state", f"The appeal is {appeal.status}.")
     if appeal.holder_consent_at is None or appeal.querier_consent_at is None:
@@ -1362,7 +1362,7 @@ def appeal_rerun_start(*, actor: Any, appeal: Appeal) -> Epoch:
 @transaction.atomic
 def appeal_resolve(*, actor: Any, appeal: Appeal, resolution: str, reason: str) -> Appeal:
     """Operator: record the outcome and why; resolves the SLA incident if one was raised."""
-    appeal = Appeal.objects.select_for_update().select_related("query", "query__pilot").get(pk=appeal.pk)
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("query", "query__pilot").get(pk=appeal.pk)
     if appeal.status == Appeal.Status.RESOLVED:
         raise Conflict("appeal_resolved", "The appeal is already resolved.")
     if resolution not in Appeal.Resolution.values:
@@ -1599,7 +1599,7 @@ def bundle_core(b: AuditBundle) -> bytes:
 @transaction.atomic
 def bundle_accept(*, actor: Any, bundle: AuditBundle, signature: str, via: Via | None = None) -> AuditBundle:
     """A partner's BLS signature of the bundle's acceptance message (over the core digest)."""
-    b = AuditBundle.objects.select_for_update().select_related("run").get(pk=bundle.pk)
+    b = AuditBundle.objects.select_for_update(of=("self",)).select_related("run").get(pk=bundle.pk)
     org = _org_of(actor)
     entry = next((p for p in b.partners if org is not None and p["organization"] == str(org.pk)), None)
     if entry is None:

@@ -127,21 +127,34 @@ def test_replays_and_canary_verdicts_publish_fragments_to_the_dashboard_group(wo
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(services.LIVE_GROUP, channel)
 
-    def received():
-        return async_to_sync(layer.receive)(channel)["html"]
+    def received(pred):
+        """The next fragment matching ``pred`` (other processes of the suite may publish to the group too).
+        Received in one event loop: channels_redis binds its receive buffers to the loop."""
+        import asyncio
+
+        async def scan():
+            for _ in range(50):
+                html = (await asyncio.wait_for(layer.receive(channel), timeout=10))["html"]
+                if pred(html):
+                    return html
+            raise AssertionError("the expected fragment never arrived")
+
+        return async_to_sync(scan)()
 
     job = submit(world.users["oncall"], graph(), job_id="pub-1")
     services.replay_run(job_id=job.pk)
     services.publish_replay(job.pk)
-    row, rest = received(), received()
-    assert row.startswith(f'<tr id="job-{job.pk}" hx-swap-oob="true">') and "verified" in row
+    row = received(lambda h: h.startswith(f'<tr id="job-{job.pk}" hx-swap-oob="true">'))
+    assert "verified" in row
+    rest = received(lambda h: 'id="coverage-stats"' in h)
     assert 'id="coverage-stats" hx-swap-oob="true"' in rest and 'data-chart="coverage"' in rest
     v = services.canary_run(job_id=job.pk)
     services.publish_canary_verdict(v.pk)
-    row, rest = received(), received()
-    assert row.startswith('<tbody hx-swap-oob="afterbegin:#canary-rows">') and f'id="canary-{v.pk}"' in row
+    row = received(lambda h: f'id="canary-{v.pk}"' in h)
+    assert row.startswith('<tbody hx-swap-oob="afterbegin:#canary-rows">')
+    rest = received(lambda h: 'id="canary-empty"' in h)
     assert 'id="canary-empty" hx-swap-oob="delete"' in rest and 'data-chart="canary"' in rest and 'id="bands-table"' in rest
     services.canary_regression_set(actor="tests", regression="drop_edges")
     services.publish_canary_config()
-    state = received()
+    state = received(lambda h: 'id="canary-state"' in h and 'data-regression="drop_edges"' in h)
     assert 'id="canary-state"' in state and 'data-regression="drop_edges"' in state and 'hx-swap-oob="true"' in state

@@ -168,3 +168,12 @@ def test_decide_api_http(world, client):
     r = client.post("/api/lac/decide", {"environment": "prod", "request": req}, content_type="application/json",
                     HTTP_AUTHORIZATION=f"Bearer {ptoken}")
     assert r.status_code == 404
+
+
+def test_a_nul_character_is_refused_with_a_clear_code_and_nothing_is_logged():
+    req = graph_query()
+    req["subject"]["id"] = "u-1\x00; DROP"
+    with pytest.raises(ServiceError) as err:
+        services.decide(environment_name="prod", request=req, now=NOW)
+    assert err.value.code == "request_nul_character"
+    assert not DecisionRecord.objects.exists()
