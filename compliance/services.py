@@ -3,7 +3,7 @@ uploads and runbook links, gaps with owners and due dates, and signed packets.
 
 Business actions of this app live here (one transaction each, audited through
 :func:`accounts.services.audit_record`); views, tasks and the ``compliance`` command call them.
-Evidence from other apps arrives only through :mod:`compliance.providers` (no pillar is imported).
+Evidence from other apps arrives only through :mod:`trustfabric.evidence` (no pillar is imported).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.services import audit_record
-from compliance import providers as registry
 from compliance.core import coverage as cov
 from compliance.core.frameworks import (
     FrameworkFileError,
@@ -49,6 +48,7 @@ from compliance.models import (
     Packet,
     Theme,
 )
+from trustfabric import evidence as registry
 from trustfabric.errors import Conflict, Forbidden, NotFound, ServiceError
 from witness.tlog.canonical import canonical_bytes
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import principal, require
 from accounts.roles import Cap
-from compliance import charts, providers, services
+from compliance import charts, services
 from compliance.core.coverage import covers
 from compliance.models import (
     GAP_OPEN_STATES,
@@ -29,6 +29,7 @@ from compliance.models import (
     OwnerNotice,
     Packet,
 )
+from trustfabric import evidence as providers
 from trustfabric.errors import ServiceError
 
 User = get_user_model()

@@ -1,22 +1,9 @@
 """Evidence PCQ offers to the compliance workspace (registered at start-up; see
-trustfabric/evidence.py): replay coverage per day, canary drill results and canary verdicts.
-
-The canary models are looked up by name, so this module keeps working (collecting coverage only)
-on a database or a branch where they do not exist.
-"""
+trustfabric/evidence.py): replay coverage per day, canary drill results and canary verdicts."""
 
 from __future__ import annotations
 
 from trustfabric.evidence import EvidenceDraft, Provider, period_ref, register
-
-
-def _model(name: str):
-    from django.apps import apps
-
-    try:
-        return apps.get_model("pcq", name)
-    except LookupError:
-        return None
 
 
 def collect_coverage(period_start, period_end) -> list[EvidenceDraft]:
@@ -47,9 +34,8 @@ def collect_coverage(period_start, period_end) -> list[EvidenceDraft]:
 
 def collect_canary_drills(period_start, period_end) -> list[EvidenceDraft]:
     """One item per finished canary drill: false-alarm rate and MTTA against their targets."""
-    DrillRun = _model("DrillRun")
-    if DrillRun is None:
-        return []
+    from pcq.models import DrillRun
+
     drafts = []
     for run in DrillRun.objects.filter(status="done", started_at__gte=period_start, started_at__lte=period_end).order_by("started_at"):
         s = run.summary or {}
@@ -71,9 +57,8 @@ def collect_canary_verdicts(period_start, period_end) -> list[EvidenceDraft]:
     """One item per period: canary verdicts by outcome and alert level, and the canary versions judged."""
     from django.db.models import Count
 
-    CanaryVerdict = _model("CanaryVerdict")
-    if CanaryVerdict is None:
-        return []
+    from pcq.models import CanaryVerdict
+
     qs = CanaryVerdict.objects.filter(started_at__gte=period_start, started_at__lte=period_end)
     rows = list(qs.values("canary_version", "verdict", "level").annotate(n=Count("id")).order_by("canary_version", "verdict", "level"))
     if not rows:

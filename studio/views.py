@@ -286,13 +286,9 @@ def _render_message(built, mid: str, locale: str) -> str:
     text = (built.catalog_data.get(locale) or {}).get(mid)
     if text is None:
         return "— missing —"
-    from studio.lac.catalog import placeholders
+    from studio.lac.catalog import placeholders, render_template
 
-    sample = {name: f"<{name}>" for name in placeholders(text)}
-    try:
-        return text.format(**sample)
-    except (KeyError, IndexError, ValueError):
-        return text
+    return render_template(text, {name: f"<{name}>" for name in placeholders(text)})
 
 
 @require(Cap.STUDIO_AUTHOR)

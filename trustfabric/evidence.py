@@ -77,7 +77,7 @@ _LOCK = threading.Lock()
 def register(provider: Provider) -> Provider:
     """Add (or replace, by id) a provider. Returns it, so it can be used as a decorator's result."""
     if not isinstance(provider, Provider):
-        raise ProviderError("register() takes a compliance.providers.Provider")
+        raise ProviderError("register() takes a trustfabric.evidence.Provider")
     if not PROVIDER_ID_RE.match(provider.id) or len(provider.id) > 80:
         raise ProviderError(f"provider id {provider.id!r} must look like '<app>.<name>' (lower case, at most 80 characters)")
     if not provider.version or len(provider.version) > 20:

@@ -12,8 +12,8 @@ from pathlib import Path
 from django.conf import settings
 
 
-def checks(url: str, logins: dict) -> list[tuple[str, Callable[[], str]]]:
-    return [("≤k query (partner clients over HTTP)", lambda: _query(url)),
+def checks(ctx) -> list[tuple[str, Callable[[], str]]]:
+    return [("≤k query (partner clients over HTTP)", lambda: _query(ctx.url)),
             ("audit bundle verified offline", _bundle)]
 
 

@@ -12,15 +12,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from zktx.models import Query
+from zktx.reports import percentile
 
 MAX_ROWS = 50_000
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def summary(queries: QuerySet[Query]) -> dict[str, Any]:
@@ -32,8 +26,8 @@ def summary(queries: QuerySet[Query]) -> dict[str, Any]:
     verdicts = Counter(r[1] for r in rows if r[1])
     return {"total": len(rows), "verdicts": dict(verdicts), "errors": errors,
             "error_rate": errors / len(rows) if rows else 0.0, "pending": len(rows) - len(done) - errors,
-            "p50_ms": _pct(latency, 0.5), "p95_ms": _pct(latency, 0.95),
-            "process_p95_ms": _pct([r[5] for r in done if r[5] is not None], 0.95)}
+            "p50_ms": percentile(latency, 50), "p95_ms": percentile(latency, 95),
+            "process_p95_ms": percentile([r[5] for r in done if r[5] is not None], 95)}
 
 
 def series(queries: QuerySet[Query], *, since: datetime, buckets: int = 24) -> dict[str, Any]:
@@ -57,7 +51,7 @@ def series(queries: QuerySet[Query], *, since: datetime, buckets: int = 24) -> d
             tenants[tenant][b] += 1
     labels = [since + timedelta(seconds=width * (i + 0.5)) for i in range(buckets)]
     return {"labels": labels,
-            "p95_ms": [_pct(lat[i], 0.95) for i in range(buckets)],
+            "p95_ms": [percentile(lat[i], 95) for i in range(buckets)],
             "error_rate": [(err[i] / tot[i]) if tot[i] else None for i in range(buckets)],
             "tenants": {t: [c[i] for i in range(buckets)] for t, c in sorted(tenants.items())},
             "width_s": width}

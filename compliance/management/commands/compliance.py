@@ -18,8 +18,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from compliance import providers, services
+from compliance import services
 from compliance.models import Framework, Packet
+from trustfabric import evidence as providers
 from trustfabric.errors import ServiceError
 
 ACTOR = "manage.py compliance"

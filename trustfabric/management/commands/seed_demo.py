@@ -77,15 +77,13 @@ def _oncall_setup(User):
         )
 
 
-# each app may offer demo data in ``<app>/demo.py`` (``seed(users) -> list[str]``, idempotent); they run
-# in this order, compliance last so that it collects evidence from the others. Imported by name: the
-# command does not depend on the pillars.
-DEMO_APPS = ("oncall", "studio", "pcq", "zktx", "compliance")
-
-
 def seed_pillars(users: dict) -> list[str]:
+    """Each app may offer demo data in ``<app>/demo.py`` (``seed(users) -> list[str]``, idempotent); they
+    run in :data:`trustfabric.demo.DEMO_APPS` order. Imported by name: the command depends on no pillar."""
     import importlib
     import importlib.util
+
+    from trustfabric.demo import DEMO_APPS
 
     done: list[str] = []
     for app in DEMO_APPS:
