@@ -6,6 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from compliance.core.coverage import ThemeCoverage, percent_text
+from trustfabric.charts import chart_html
 
 
 def _color(pct: float | None) -> str:
@@ -22,11 +23,7 @@ def coverage_chart(themes: list[ThemeCoverage], *, title: str) -> str:
     fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", text=text, textposition="outside", cliponaxis=False,
                            marker_color=[_color(t.percent) for t in themes][::-1],
                            hovertemplate="%{y}: %{text}<extra></extra>"))
-    fig.update_layout(
-        title=dict(text=title, font=dict(size=13)), height=max(220, 34 * len(themes) + 90),
-        margin=dict(l=10, r=40, t=40, b=30), paper_bgcolor="white", plot_bgcolor="white",
-        font=dict(family="DejaVu Sans, sans-serif", size=12), bargap=0.35,
-        xaxis=dict(range=[0, 118], gridcolor="#eef0f3", ticksuffix="%", tickvals=[0, 25, 50, 75, 100]),
-        yaxis=dict(automargin=True),
-    )
-    return fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False, "responsive": True})
+    return chart_html(fig, title=dict(text=title, font=dict(size=13)), height=max(220, 34 * len(themes) + 90),
+                      margin=dict(l=10, r=40, t=40, b=30), bargap=0.35, showlegend=False,
+                      xaxis=dict(range=[0, 118], ticksuffix="%", tickvals=[0, 25, 50, 75, 100]),
+                      yaxis=dict(automargin=True))

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-LAYOUT = dict(margin=dict(l=40, r=10, t=30, b=40), height=280, paper_bgcolor="white", plot_bgcolor="white",
-              font=dict(family="DejaVu Sans, sans-serif", size=12), legend=dict(orientation="h", y=-0.25))
+from trustfabric.charts import chart_html
 
 
 def _html(fig: go.Figure) -> str:
-    fig.update_layout(**LAYOUT)
-    fig.update_xaxes(gridcolor="#eef0f3")
-    fig.update_yaxes(gridcolor="#eef0f3", rangemode="tozero")
-    return fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False, "responsive": True})
+    return chart_html(fig, tozero=True, margin=dict(l=40, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.25))
 
 
 def weekly_chart(weekly: list[dict], key: str, title: str) -> str:

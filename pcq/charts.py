@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from trustfabric.charts import chart_html
+
 BLUE, GREEN, RED, AMBER, GREY = "#2747d4", "#137a4b", "#b42318", "#b54708", "#667085"
 KIND_COLORS = {
     "pagerank": BLUE, "betweenness": "#7a5af8", "shortest_paths": GREEN, "k_shortest_paths": "#0e9384",
     "louvain": AMBER, "components": GREY,
 }
-LAYOUT = dict(height=280, margin=dict(l=48, r=40, t=16, b=40), paper_bgcolor="white", plot_bgcolor="white",
-              legend=dict(orientation="h", y=-0.28), font=dict(family="DejaVu Sans, sans-serif", size=12))
-
-
 def _html(fig: go.Figure, name: str, *, daily: bool = False) -> str:
-    fig.update_layout(**LAYOUT)
-    fig.update_xaxes(gridcolor="#eef0f3")
-    fig.update_yaxes(gridcolor="#eef0f3")
-    if daily:  # one category per day ("Dec 01"), not a time axis stretched over a single day
-        fig.update_xaxes(type="category")
-    body = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False, "responsive": True})
-    return f'<div class="chart" data-chart="{name}">{body}</div>'
+    return chart_html(fig, name=name, daily=daily)
 
 
 def _day(value) -> str:

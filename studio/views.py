@@ -331,14 +331,14 @@ def _simulation_chart(sim) -> str:
     import plotly.graph_objects as go
 
     from studio.lac.diff import KIND_LABELS, KINDS
+    from trustfabric.charts import chart_html
 
     by_source = sim.summary.get("by_source") or {}
     fig = go.Figure()
     for source, counts in sorted(by_source.items()):
         fig.add_bar(name=f"{source} ({counts.get('total', 0):,} cases)", x=[KIND_LABELS[k] for k in KINDS], y=[counts.get(k, 0) for k in KINDS])
-    fig.update_layout(barmode="stack", height=300, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h", "y": -0.25},
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", yaxis={"title": "changed decisions"})
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+    return chart_html(fig, name="simulation", barmode="stack", height=300, margin={"l": 48, "r": 10, "t": 10, "b": 40},
+                      legend={"orientation": "h", "y": -0.25}, yaxis={"title": "changed decisions"})
 
 
 @require(Cap.STUDIO_VIEW)

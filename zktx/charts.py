@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from trustfabric.charts import chart_html
+
 BLUE, GREEN, RED, AMBER = "#2747d4", "#137a4b", "#b42318", "#b54708"
 PALETTE = [BLUE, GREEN, AMBER, "#7a5af8", "#0e9384", RED]
-LAYOUT = dict(height=260, margin=dict(l=52, r=48, t=12, b=40), paper_bgcolor="white", plot_bgcolor="white",
-              legend=dict(orientation="h", y=-0.3), font=dict(family="DejaVu Sans, sans-serif", size=12))
-
-
 def _html(fig: go.Figure, name: str) -> str:
-    fig.update_layout(**LAYOUT)
-    fig.update_xaxes(gridcolor="#eef0f3")
-    fig.update_yaxes(gridcolor="#eef0f3")
-    body = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False, "responsive": True})
-    return f'<div class="chart" data-chart="{name}">{body}</div>'
+    return chart_html(fig, name=name, height=260, margin=dict(l=52, r=48, t=12, b=40), legend=dict(orientation="h", y=-0.3))
 
 
 def latency_chart(s: dict) -> str:
